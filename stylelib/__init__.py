@@ -1,0 +1,21 @@
+"""stylelib: the thin library behind the neural style transfer notebooks.
+
+One idea per module: images (files in and out), weights (where VGG weights come from),
+features (VGG with named layers), losses (Gram matrix, content, style, total variation),
+transfer (the optimization loop), runtime (device and quick mode).
+"""
+from .errors import ImageError, SettingsError, StylelibError, WeightsError
+from .features import VGGFeatures, layer_names, vgg
+from .images import catalog, content, load_image, save_image, style, texture, to_pil, to_tensor
+from .losses import content_loss, gram_matrix, style_loss, tv_anisotropic, tv_isotropic, tv_squared
+from .runtime import describe, device, pick, quick
+from .transfer import Result, invert_features, optimize, stylize, synthesize_texture
+
+__all__ = [
+    "ImageError", "SettingsError", "StylelibError", "WeightsError",
+    "VGGFeatures", "layer_names", "vgg",
+    "catalog", "content", "load_image", "save_image", "style", "texture", "to_pil", "to_tensor",
+    "content_loss", "gram_matrix", "style_loss", "tv_anisotropic", "tv_isotropic", "tv_squared",
+    "describe", "device", "pick", "quick",
+    "Result", "invert_features", "optimize", "stylize", "synthesize_texture",
+]
