@@ -33,8 +33,15 @@ def _weight(text: str) -> float:
     return value
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr, like every other error here."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m stylelib", description="Neural style transfer (Gatys et al. 2016).")
+    p = OneLineParser(prog="python -m stylelib", description="Neural style transfer (Gatys et al. 2016).")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("stylize", help="stylize a content image with a style image")

@@ -195,13 +195,17 @@ def load_state(name: str, path: Path) -> dict:
     if not path.is_file():
         raise WeightsError(f"weights file {path} is missing: {HOW_TO_GET}")
     verify(name, path)
-    if name == "vgg16-hed":
-        return _read_hed(path)
+    return _read_hed(path) if name == "vgg16-hed" else read_torchvision(name, path)
+
+
+def read_torchvision(name: str, path: Path) -> dict:
+    """torchvision's `features.N.weight` → paper names, unpickling tensors only (weights_only=True)."""
+    from .features import conv_names
+
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise WeightsError(f"refused to load {path}: {error}".splitlines()[0]) from None
-    from .features import conv_names
 
     indices = sorted({int(k.split(".")[1]) for k in raw if k.startswith("features.")})
     state = {}

@@ -1,0 +1,67 @@
+"""The command line: the default pair works; bad input exits non-zero with one line and changes nothing."""
+import hashlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import stylelib as sl
+from stylelib import images
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "stylelib", *map(str, args)], capture_output=True, text=True)
+
+
+def test_default_pair_writes_a_png(tmp_path):
+    out = tmp_path / "result.png"
+    done = _cli("stylize", "-o", out, "--size", 48, "--steps", 4)
+    assert done.returncode == 0, done.stderr
+    assert max(sl.load_image(out).shape[-2:]) == 48
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    content, style = tmp_path / "content.jpg", tmp_path / "style.jpg"
+    shutil.copy(images.data_path("content", "cat"), content)
+    shutil.copy(images.data_path("style", "the_scream"), style)
+    return content, style
+
+
+def _digests(paths):
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+
+
+@pytest.mark.parametrize("case", ["missing", "not_an_image", "unwritable", "output_is_input", "exists"])
+def test_bad_input_exits_with_one_line_and_changes_nothing(tmp_path, inputs, case):
+    content, style = inputs
+    out = tmp_path / "out.png"
+    extra = []
+    if case == "missing":
+        content, match = tmp_path / "nowhere.jpg", "does not exist"
+    elif case == "not_an_image":
+        content = tmp_path / "notes.jpg"
+        content.write_text("shopping list: eggs")
+        match = "not an image"
+    elif case == "unwritable":
+        (tmp_path / "file.txt").write_text("x")
+        out, match = tmp_path / "file.txt" / "out.png", "does not exist"
+    elif case == "output_is_input":
+        out, match, extra = content, "one of the input images", ["--overwrite"]
+    else:
+        out.write_bytes(b"precious")
+        match = "already exists"
+    before = _digests([p for p in (content, style, out) if p.is_file()])
+    done = _cli("stylize", content, style, "-o", out, "--size", 32, "--steps", 2, *extra)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0], done.stderr
+    assert _digests([p for p in (content, style, out) if p.is_file()]) == before
+
+
+def test_bad_option_values_also_give_one_line(tmp_path):
+    done = _cli("stylize", "-o", tmp_path / "o.png", "--size", "big")
+    assert done.returncode != 0
+    assert len(done.stderr.strip().splitlines()) == 1 and "'big' is not a whole number" in done.stderr

@@ -1,0 +1,76 @@
+"""Losses against independent computations: explicit loops, finite differences, hand-made tensors."""
+import pytest
+import torch
+
+from stylelib import losses
+
+
+def test_gram_matrix_matches_explicit_loop():
+    features = torch.randn(2, 4, 3, 5, dtype=torch.float64)
+    gram = losses.gram_matrix(features)
+    b, n, h, w = features.shape
+    for k in range(b):
+        for i in range(n):
+            for j in range(n):
+                expected = sum(features[k, i, y, x] * features[k, j, y, x] for y in range(h) for x in range(w)) / (h * w)
+                assert gram[k, i, j].item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_gram_matrix_does_not_grow_with_image_size():
+    tile = torch.rand(1, 3, 4, 4, dtype=torch.float64)
+    tiled = tile.repeat(1, 1, 5, 5)  # the same statistics over 25x the positions
+    assert torch.allclose(losses.gram_matrix(tile), losses.gram_matrix(tiled))
+
+
+def test_gram_matrix_is_symmetric_positive_semidefinite():
+    gram = losses.gram_matrix(torch.randn(1, 6, 7, 7, dtype=torch.float64))[0]
+    assert torch.allclose(gram, gram.T)
+    assert torch.linalg.eigvalsh(gram).min() > -1e-12
+
+
+def _f64(*shape):
+    return torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize("name, fn", [
+    ("gram", lambda x: losses.gram_matrix(x)),
+    ("content", lambda x: losses.content_loss(x, torch.ones_like(x))),
+    ("style_layer", lambda x: losses.style_layer_loss(x, torch.eye(3, dtype=torch.float64))),
+    ("style", lambda x: losses.style_loss({"a": x, "b": x * 2}, {"a": torch.eye(3, dtype=torch.float64),
+                                                             "b": torch.ones(3, 3, dtype=torch.float64)},
+                                          {"a": 0.3, "b": 0.7})),
+    ("tv_anisotropic", losses.tv_anisotropic),
+    ("tv_isotropic", losses.tv_isotropic),
+    ("tv_squared", losses.tv_squared),
+    ("range", lambda x: losses.range_penalty(x * 2)),
+])
+def test_gradients_match_finite_differences(name, fn):
+    x = _f64(1, 3, 5, 6)
+    assert torch.autograd.gradcheck(fn, (x,), eps=1e-6, atol=1e-6)
+
+
+def test_style_loss_default_weights_are_equal():
+    feats = {"a": torch.randn(1, 3, 4, 4), "b": torch.randn(1, 3, 4, 4)}
+    targets = {"a": torch.eye(3), "b": torch.zeros(3, 3)}
+    expected = 0.5 * losses.style_layer_loss(feats["a"], targets["a"]) + 0.5 * losses.style_layer_loss(feats["b"], targets["b"])
+    assert losses.style_loss(feats, targets).item() == pytest.approx(expected.item())
+
+
+# A 1-channel 3x3 image you can read: one bright pixel in the middle of a dark square.
+SPOT = torch.tensor([[0.0, 0, 0], [0, 1, 0], [0, 0, 0]]).view(1, 1, 3, 3)
+
+
+def test_tv_values_on_a_single_bright_pixel():
+    # corners (0,0),(0,1),(1,0),(1,1): dx = x[y, x+1]-x[y, x] -> [[0, 0], [1, -1]]
+    #                                  dy = x[y+1, x]-x[y, x] -> [[0, 1], [0, -1]]
+    assert losses.tv_anisotropic(SPOT).item() == pytest.approx((0 + 0 + 1 + 1 + 0 + 1 + 0 + 1) / 4)
+    assert losses.tv_squared(SPOT).item() == pytest.approx(4 / 4)
+    # isotropic: sqrt(dx²+dy²) per corner = [0, 1, 1, sqrt(2)]
+    assert losses.tv_isotropic(SPOT).item() == pytest.approx((0 + 1 + 1 + 2 ** 0.5) / 4, abs=1e-4)
+
+
+def test_tv_of_a_constant_image_is_zero_and_of_a_ramp_is_its_slope():
+    assert losses.tv_anisotropic(torch.full((1, 3, 8, 8), 0.7)).item() == 0
+    ramp = torch.arange(8.0).view(1, 1, 1, 8).expand(1, 1, 8, 8) * 0.1  # +0.1 per column
+    assert losses.tv_anisotropic(ramp).item() == pytest.approx(0.1)
+    assert losses.tv_squared(ramp).item() == pytest.approx(0.01)
