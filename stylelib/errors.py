@@ -15,3 +15,7 @@ class SettingsError(StylelibError, ValueError):
 
 class WeightsError(StylelibError, RuntimeError):
     """Network weights that are missing, damaged or unsafe to load."""
+
+
+class ResourceError(StylelibError, RuntimeError):
+    """The device ran out of memory: the message names the size tried and one that should fit."""

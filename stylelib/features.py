@@ -10,7 +10,7 @@ from torch import nn
 
 from . import runtime
 from .errors import SettingsError
-from .weights import resolve, load_state
+from .weights import load, resolve
 
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 CHANNELS = (64, 128, 256, 512, 512)
@@ -92,6 +92,12 @@ class VGGFeatures(nn.Module):
             )
         return layers
 
+    def min_side(self, layers) -> int:
+        """Smallest image side (px) that still has ≥ 1 pixel at the deepest of `layers`."""
+        deepest = max(self.names.index(name) for name in self.check_layers(layers)) if layers else 0
+        pools = sum(name.startswith("pool") for name in self.names[:deepest])
+        return 2 ** pools
+
     def forward(self, image: torch.Tensor, layers) -> dict[str, torch.Tensor]:
         """Features of `image` (N, 3, H, W, RGB in [0, 1]) at each of `layers`, keyed by name."""
         wanted = set(self.check_layers(layers))
@@ -113,6 +119,6 @@ def vgg(backbone: str = "auto", pooling: str = "max", device=None, verbose: bool
     """A ready VGGFeatures on `device` with verified weights from the resolved source."""
     source = resolve(backbone, fetch=True, verbose=verbose)
     model = VGGFeatures(source.arch, source.convention, pooling)
-    model.body.load_state_dict(load_state(source.name, source.path), strict=True)
+    model.body.load_state_dict(load(source), strict=True)
     model.source = source
     return model.to(runtime.device(device) if not isinstance(device, torch.device) else device)

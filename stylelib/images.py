@@ -91,10 +91,14 @@ def open_rgb(path) -> Image.Image:
             return _to_rgb(img)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise ImageError(f"{path} is not an image Pillow can read ({type(error).__name__})") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise ImageError(f"{path} could not be decoded: {str(error).splitlines()[0]}") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path} declares more pixels than the limit of {MAX_PIXELS:,}: refused before "
+                         "decoding (resize it first)") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path} is not an image Pillow can read (unknown or damaged format)") from None
+    except Exception as error:  # a damaged file can make any decoder fail in its own way
+        detail = (str(error).splitlines() or [""])[0] or type(error).__name__
+        raise ImageError(f"{path} could not be decoded (damaged or truncated?): {detail}") from None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

@@ -13,9 +13,10 @@ import torch
 from tqdm.auto import tqdm
 
 from . import images, runtime
-from .errors import SettingsError
+from .errors import ImageError, ResourceError, SettingsError
 from .features import VGGFeatures, vgg
 from .losses import TV, content_loss, gram_matrix, range_penalty, style_loss
+from .settings import choice, number, validate
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)
@@ -48,11 +49,8 @@ class Result:
 
 
 def make_optimizer(name: str, params, lr: float | None):
-    if name not in OPTIMIZERS:
-        raise SettingsError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
-    lr = DEFAULT_LR[name] if lr is None else lr
-    if not lr > 0:
-        raise SettingsError(f"learning rate must be positive, got {lr}")
+    choice("optimizer", name, OPTIMIZERS)
+    lr = DEFAULT_LR[name] if lr is None else number("lr", lr, strict_low=True)
     if name == "lbfgs":  # one evaluation per step, history kept across steps
         return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=50)
     return torch.optim.Adam(params, lr=lr)
@@ -66,8 +64,7 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
     runs every `every` steps with a copy of the current image; returning True stops the run.
     Stops early on a non-finite loss or Ctrl-C; either way the best image so far is returned.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise SettingsError(f"steps must be a whole number ≥ 1, got {steps!r}")
+    steps = validate(steps=steps)["steps"]
     x = image.detach().clone().requires_grad_(True)
     opt = make_optimizer(optimizer, [x], lr)
     result = Result(image=image.detach().clone().clamp(0, 1))
@@ -111,24 +108,23 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
     return result
 
 
-def _as_image(image, size: int | None) -> torch.Tensor:
+def _as_image(image, size: int, label: str, min_side: int) -> torch.Tensor:
+    """A (1, 3, H, W) tensor from a tensor, path or data/ name, resized to long side `size`."""
     if isinstance(image, torch.Tensor):
-        if image.dim() == 3:
-            image = image.unsqueeze(0)
-        return image if size is None or max(image.shape[-2:]) == size else images.resize_tensor(image, size)
-    return images.load_image(image, size)
-
-
-def _check_weight(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise SettingsError(f"{name} must be a finite number ≥ 0, got {value!r}")
-    return float(value)
+        image = image.unsqueeze(0) if image.dim() == 3 else image
+        image = image if max(image.shape[-2:]) == size else images.resize_tensor(image, size)
+    else:
+        label, image = str(image), images.load_image(image, size)
+    if min(image.shape[-2:]) < min_side:
+        h, w = image.shape[-2:]
+        raise ImageError(f"{label} is {w}×{h} px at size {size}: too thin for the chosen layers, which need "
+                         f"at least {min_side} px on each side (use a larger size or a less elongated image)")
+    return image
 
 
 def initial_image(init: str, content_image, style_image, shape, seed: int | None) -> torch.Tensor:
     """The starting point: the content photo, seeded noise around grey, or the style image resized."""
-    if init not in INITS:
-        raise SettingsError(f"unknown init {init!r}: choose one of {', '.join(INITS)}")
+    choice("init", init, INITS)
     if init == "content" and content_image is not None:
         return content_image.clone()
     if init == "style" and style_image is not None:
@@ -155,45 +151,52 @@ def stylize(content=None, style=None, *, size: int | None = None, steps: int | N
         raise SettingsError("give a content image, a style image, or both")
     size = runtime.pick(512, 128) if size is None else size
     steps = runtime.pick(300, 30) if steps is None else steps
-    if not isinstance(size, int) or size < 16:
-        raise SettingsError(f"size must be a whole number of pixels ≥ 16, got {size!r}")
-    if tv not in TV:
-        raise SettingsError(f"unknown TV variant {tv!r}: choose one of {', '.join(TV)}")
+    checked = validate(size=size, steps=steps, content_weight=content_weight, style_weight=style_weight,
+                       tv_weight=tv_weight, lr=lr, style_scale=style_scale, seed=seed, every=every)
+    choice("TV variant", tv, TV)
+    choice("optimizer", optimizer, OPTIMIZERS)
+    choice("init", init, INITS)
     dev = runtime.device(device) if not isinstance(device, torch.device) else device
     model = (model or vgg(backbone, pooling, dev, verbose=False)).to(dev)
     if style_weight is None:
         style_weight = DEFAULT_STYLE_WEIGHT[model.normalize.convention]
-    content_weight, style_weight, tv_weight = (_check_weight(n, v) for n, v in (
-        ("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)))
-    if not (isinstance(style_scale, (int, float)) and 0 < style_scale <= 8):
-        raise SettingsError(f"style_scale must be in (0, 8], got {style_scale!r}")
     content_layers = model.check_layers(content_layers) if content is not None else []
     style_layers = model.check_layers(style_layers) if style is not None else []
     if layer_weights is not None:
         model.check_layers(layer_weights)
+    min_side = model.min_side([*content_layers, *style_layers])
+    try:
+        content_image = _as_image(content, size, "content", min_side).to(dev) if content is not None else None
+        style_image = (_as_image(style, round(size * style_scale), "style", min_side).to(dev)
+                       if style is not None else None)
+        shape = content_image.shape if content_image is not None else (
+            1, 3, *images.resize_tensor(style_image, size).shape[-2:])
+        with torch.no_grad():
+            content_targets = model(content_image, content_layers) if content_layers else {}
+            style_targets = {k: gram_matrix(v) for k, v in model(style_image, style_layers).items()} if style_layers else {}
+        weights = layer_weights if layer_weights is not None else {name: 1 / len(style_layers) for name in style_layers}
 
-    content_image = _as_image(content, size).to(dev) if content is not None else None
-    style_image = _as_image(style, round(size * style_scale)).to(dev) if style is not None else None
-    shape = content_image.shape if content_image is not None else (1, 3, *images.resize_tensor(style_image, size).shape[-2:])
-    with torch.no_grad():
-        content_targets = model(content_image, content_layers) if content_layers else {}
-        style_targets = {k: gram_matrix(v) for k, v in model(style_image, style_layers).items()} if style_layers else {}
-    weights = layer_weights if layer_weights is not None else {name: 1 / len(style_layers) for name in style_layers}
+        def loss_fn(x):
+            feats = model(x, [*content_layers, *style_layers])
+            terms = {}
+            if content_layers:
+                terms["content"] = checked["content_weight"] * sum(
+                    content_loss(feats[n], content_targets[n]) for n in content_layers)
+            if style_layers:
+                terms["style"] = style_weight * style_loss(feats, style_targets, weights)
+            if tv_weight:
+                terms["tv"] = checked["tv_weight"] * TV[tv](x)
+            terms["range"] = RANGE_WEIGHT * range_penalty(x)
+            return terms
 
-    def loss_fn(x):
-        feats = model(x, [*content_layers, *style_layers])
-        terms = {}
-        if content_layers:
-            terms["content"] = content_weight * sum(content_loss(feats[n], content_targets[n]) for n in content_layers)
-        if style_layers:
-            terms["style"] = style_weight * style_loss(feats, style_targets, weights)
-        if tv_weight:
-            terms["tv"] = tv_weight * TV[tv](x)
-        terms["range"] = RANGE_WEIGHT * range_penalty(x)
-        return terms
-
-    start = initial_image(init, content_image, style_image, shape, seed).to(dev)
-    return optimize(start, loss_fn, steps, optimizer, lr, callback, every, progress)
+        start = initial_image(init, content_image, style_image, shape, seed).to(dev)
+        return optimize(start, loss_fn, steps, optimizer, lr, callback, every, progress)
+    except (torch.OutOfMemoryError, MemoryError):
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+        smaller = max(16, int(size / 2**0.5) // 16 * 16)
+        raise ResourceError(f"out of memory on {dev} at size {size} px: try size {smaller} "
+                            "(memory grows with the number of pixels), or multi-scale") from None
 
 
 def synthesize_texture(style, **settings) -> Result:

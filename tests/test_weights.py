@@ -53,7 +53,7 @@ def test_damaged_weights_are_detected_and_never_loaded(empty_caches):
     with open(REAL_OFFLINE_FILE, "rb") as src:
         target.write_bytes(src.read(1_000_000))  # a truncated copy
     with pytest.raises(sl.WeightsError, match="damaged"):
-        weights.load_state("vgg16-hed", target)
+        weights.load(weights.Source("vgg16-hed", target, "test"), refetch=False)
 
 
 class _Exploit:
