@@ -23,3 +23,12 @@ test: weights
 
 clean:
 	rm -rf $(VENV) render bench/out .pytest_cache
+
+# Executes every notebook in full mode (no STYLELIB_QUICK; meant for a GPU) and writes HTML with all
+# figures to render/ (git-ignored). One notebook that fails stops the target with its error.
+render: weights
+	mkdir -p render
+	for nb in notebooks/*.ipynb; do \
+		env -u STYLELIB_QUICK -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to html --execute \
+			--ExecutePreprocessor.timeout=-1 --output-dir render "$$nb" || exit 1; \
+	done

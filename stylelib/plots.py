@@ -39,3 +39,59 @@ def plot_history(histories: dict, title: str, term: str = "total", against: str 
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def show_feature_maps(features: torch.Tensor, title: str, channels=None, columns: int = 8, width: float = 1.6):
+    """A grid of single-channel maps of a (1, N, H, W) feature tensor; bright = strong activation.
+
+    Each map has its own colour scale (its maximum is printed), so weak channels stay visible."""
+    channels = list(range(min(columns, features.shape[1]))) if channels is None else list(channels)
+    rows = math.ceil(len(channels) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, width * rows + 0.8), squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for ax, channel in zip(axes.flat, channels):
+        fmap = features[0, channel].detach().float().cpu().numpy()
+        ax.set_visible(True)
+        ax.imshow(fmap, cmap="magma")
+        ax.set_title(f"ch {channel} (max {fmap.max():.3g})", fontsize=8)
+        ax.set_xlabel("x (position)", fontsize=7)
+        ax.set_ylabel("y (position)", fontsize=7)
+        ax.tick_params(labelsize=6)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_heatmaps(matrices: dict, title: str, xlabel: str = "channel j", ylabel: str = "channel i",
+                  width: float = 3.6, cmap: str = "viridis"):
+    """Matrices (e.g. Gram matrices) side by side, each with its own colour bar."""
+    fig, axes = plt.subplots(1, len(matrices), figsize=(width * len(matrices), width), squeeze=False)
+    for ax, (caption, matrix) in zip(axes.flat, matrices.items()):
+        matrix = matrix.detach().float().cpu().squeeze().numpy()
+        shown = ax.imshow(matrix, cmap=cmap)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        ax.set_title(caption, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_series(series: dict, title: str, xlabel: str, ylabel: str, x=None, log: bool = True,
+                logx: bool = False, marker: str | None = None):
+    """Several named curves (label → list of y values) over a shared x (default 1, 2, …)."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for label, values in series.items():
+        xs = list(range(1, len(values) + 1)) if x is None else list(x)[: len(values)]
+        ax.plot(xs, values, label=label, marker=marker)
+    ax.set_yscale("log" if log else "linear")
+    ax.set_xscale("symlog" if logx else "linear", **({"linthresh": min(v for v in x if v > 0)} if logx else {}))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
+    ax.set_title(title)
+    if len(series) > 1:
+        ax.legend()
+    fig.tight_layout()
+    return fig
