@@ -1,0 +1,504 @@
+"""Interactive UIs for the notebooks: a feature explorer and a style playground (ipywidgets).
+
+Each UI keeps its logic in plain methods and functions (what to compute, what to show, when to
+stop, whether a file may be written) so tests drive it without a browser; the controls only call
+them. Figures are drawn with matplotlib's object API straight into PNG bytes: that is safe from the
+playground's background thread, where pyplot is not. Every problem a user can cause (a file that
+is not an image, no style layer ticked, an existing output file) becomes a message in the widget.
+"""
+import html
+import io
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import ipywidgets as W
+import torch
+from matplotlib.figure import Figure
+
+from . import images, runtime
+from .errors import ImageError, SettingsError, StylelibError
+from .features import VGGFeatures, vgg
+from .losses import gram_matrix
+from .transfer import DEFAULT_STYLE_WEIGHT, STYLE_LAYERS, stylize
+
+TOP = 16  # how many channels "top channels" shows
+TOP_CHOICE = -1  # the channel menu's value for "top 16 channels"
+CONTENT_CHOICES = ("relu2_2", "relu3_2", "relu4_2", "relu5_2")
+LABELS = {"description_width": "11em"}  # wide enough that no label is cut off
+WIDE = W.Layout(width="470px")
+
+
+def message(text: str, kind: str = "info") -> str:
+    """HTML for a one-line message: info (grey), done (green), warning (orange) or error (red)."""
+    colour = {"info": "#555", "done": "#1a7f37", "warning": "#b35900", "error": "#c62828"}[kind]
+    mark = {"info": "", "done": "✔ ", "warning": "⚠ ", "error": "✖ "}[kind]
+    return f'<span class="stylelib-{kind}" style="color:{colour}">{mark}{html.escape(str(text))}</span>'
+
+
+# --- figures as PNG bytes ---------------------------------------------------------------------
+
+def figure_png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def image_png(image) -> bytes:
+    """A (1, 3, H, W) tensor or a PIL image as PNG bytes, for an ipywidgets Image."""
+    buffer = io.BytesIO()
+    (image if not isinstance(image, torch.Tensor) else images.to_pil(image)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- picking an image: data/ or an upload -----------------------------------------------------
+
+class ImagePicker:
+    """A menu of the images in data/ plus an upload button; uploads join the menu."""
+
+    def __init__(self, title: str, kinds=images.KINDS, default: tuple[str, str] | None = None):
+        options = [(f"{kind}: {name}", (kind, name)) for kind in kinds for name in images.catalog(kind)]
+        if not options:
+            raise ImageError(f"no images found in {images.DATA_DIR}: upload one instead")
+        self.uploads = {}  # name → PIL image, already decoded and upright
+        self.menu = W.Dropdown(options=options, value=default if default in dict(options).values() else options[0][1],
+                               description=title, style=LABELS, layout=W.Layout(width="330px"))
+        self.upload = W.FileUpload(accept="image/*", multiple=False, description="Upload…",
+                                   tooltip=f"use your own {title.lower()} image", layout=W.Layout(width="120px"))
+        self.thumbnail = W.Image(format="png", layout=W.Layout(max_width="120px", max_height="120px"))
+        self.note = W.HTML()
+        self.upload.observe(self._on_upload, "value")
+        self.menu.observe(lambda change: self._show_thumbnail(), "value")
+        self._show_thumbnail()
+        self.widget = W.VBox([W.HBox([self.menu, self.upload]), W.HBox([W.HTML(layout=W.Layout(width="11em")),
+                                                                          self.thumbnail, self.note])])
+
+    def image(self, size: int) -> torch.Tensor:
+        """The chosen image as a (1, 3, H, W) tensor with long side `size`."""
+        kind, name = self.menu.value
+        if kind == "upload":
+            return images.to_tensor(images.resize_long_side(self.uploads[name], size))
+        return images.load_image(images.data_path(kind, name), size)
+
+    def add_upload(self, name: str, data: bytes) -> bool:
+        """Decode an uploaded file and select it; a bad file leaves a message and the old choice."""
+        name = Path(name).name or "upload"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{Path(name).suffix}"  # never trust the name as a path
+            path.write_bytes(data)
+            try:
+                picture = images.open_rgb(path)
+            except ImageError as error:
+                self.note.value = message(str(error).replace(str(path), f"uploaded file {name!r}"), "error")
+                return False
+        self.uploads[name] = picture
+        if ("upload", name) not in dict(self.menu.options).values():
+            self.menu.options = [*self.menu.options, (f"upload: {name}", ("upload", name))]
+        self.menu.value = ("upload", name)
+        self._show_thumbnail()  # also when the same name is uploaded again with new content
+        self.note.value = message(f"uploaded {name} ({picture.width}×{picture.height} px)", "done")
+        return True
+
+    def _on_upload(self, change):
+        for item in change["new"]:
+            self.add_upload(item["name"], bytes(item["content"]))
+        if change["new"]:
+            self.upload.value = ()  # so that the same file can be uploaded again
+
+    def _show_thumbnail(self):
+        self.thumbnail.value = image_png(self.image(96))
+        self.note.value = ""
+
+
+# --- feature explorer: logic ------------------------------------------------------------------
+
+@dataclass
+class FeatureView:
+    """One layer's features of one image, and the channels to show: one, or the strongest ones."""
+
+    layer: str
+    features: torch.Tensor  # (N, H, W)
+    channel: int = TOP_CHOICE
+
+    @cached_property
+    def gram(self) -> torch.Tensor:
+        """The layer's (N, N) Gram matrix, as in the style loss."""
+        return gram_matrix(self.features[None])[0]
+
+    @property
+    def channels(self) -> list[int]:
+        """The chosen channel, or the TOP channels with the largest energy G_ii = mean of F_i²."""
+        if self.channel != TOP_CHOICE:
+            return [self.channel]
+        return self.gram.diagonal().topk(min(TOP, len(self.gram))).indices.tolist()
+
+    def layer_stats(self) -> dict:
+        n, h, w = self.features.shape
+        return {"channels": n, "height": h, "width": w, "mean": float(self.features.mean()),
+                "max": float(self.features.max()), "zeros": float((self.features == 0).float().mean())}
+
+    def channel_stats(self) -> list[dict]:
+        """Per shown channel: mean, std, max, share of zeros, energy G_cc and its rank (1 = strongest)."""
+        energy = self.gram.diagonal()
+        rank = torch.empty_like(energy, dtype=torch.long)
+        rank[energy.argsort(descending=True)] = torch.arange(1, len(energy) + 1)
+        rows = []
+        for c in self.channels:
+            f = self.features[c]
+            rows.append({"channel": c, "mean": float(f.mean()), "std": float(f.std()), "max": float(f.max()),
+                         "zeros": float((f == 0).float().mean()), "energy": float(energy[c]), "rank": int(rank[c])})
+        return rows
+
+
+def feature_maps_png(view: FeatureView) -> bytes:
+    """The chosen channel's map with a colour bar, or a 4×4 grid of the top channels."""
+    channels = view.channels
+    if len(channels) == 1:
+        fig = Figure(figsize=(4.4, 3.9))
+        ax = fig.add_subplot()
+        shown = ax.imshow(view.features[channels[0]].numpy(), cmap="magma")
+        fig.colorbar(shown, ax=ax, label="activation")
+        ax.set_title(f"{view.layer}, channel {channels[0]}")
+        ax.set_xlabel("x (position in the layer)")
+        ax.set_ylabel("y (position in the layer)")
+    else:
+        side = int(len(channels) ** 0.5 + 0.999)
+        fig = Figure(figsize=(5.6, 5.9))
+        for index, c in enumerate(channels):
+            ax = fig.add_subplot(side, side, index + 1)
+            ax.imshow(view.features[c].numpy(), cmap="magma")
+            ax.set_title(f"channel {c}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.suptitle(f"{view.layer}: the {len(channels)} channels with the largest energy $G_{{ii}}$\n"
+                     "(each map scaled to its own range)", fontsize=10)
+        fig.supxlabel("x (position in the layer)", fontsize=9)
+        fig.supylabel("y (position in the layer)", fontsize=9)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def gram_png(view: FeatureView) -> bytes:
+    """The layer's Gram matrix; a single chosen channel's row and column are marked."""
+    fig = Figure(figsize=(4.6, 3.9))
+    ax = fig.add_subplot()
+    shown = ax.imshow(view.gram.numpy(), cmap="viridis")
+    fig.colorbar(shown, ax=ax, label=r"$G_{ij}$ (mean of $F_i F_j$)")
+    if view.channel != TOP_CHOICE:
+        for line in (ax.axhline, ax.axvline):
+            line(view.channel, color="red", linewidth=0.8)
+    n = len(view.gram)
+    ax.set_title(f"Gram matrix of {view.layer} ({n}×{n})")
+    ax.set_xlabel("channel j")
+    ax.set_ylabel("channel i")
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def stats_html(view: FeatureView) -> str:
+    layer = view.layer_stats()
+    head = (f"<b>{view.layer}</b>: {layer['channels']} channels × {layer['height']}×{layer['width']} positions · "
+            f"mean {layer['mean']:.3g} · max {layer['max']:.3g} · zeros {layer['zeros']:.0%}")
+    cells = "".join(
+        f"<tr><td>{r['channel']}</td><td>{r['mean']:.3g}</td><td>{r['std']:.3g}</td><td>{r['max']:.3g}</td>"
+        f"<td>{r['zeros']:.0%}</td><td>{r['energy']:.3g}</td><td>{r['rank']}</td></tr>" for r in view.channel_stats())
+    return (f"{head}<table style='font-size:90%'><tr><th>channel</th><th>mean</th><th>std</th><th>max</th>"
+            f"<th>zeros</th><th>energy G<sub>ii</sub></th><th>rank</th></tr>{cells}</table>")
+
+
+# --- feature explorer: widget -----------------------------------------------------------------
+
+class FeatureExplorer:
+    """Pick an image, a layer and a channel; the maps, their statistics and the Gram matrix follow."""
+
+    def __init__(self, model: VGGFeatures | None = None, size: int | None = None, layer: str = "relu3_1",
+                 image: tuple[str, str] = ("content", "cat")):
+        self.model = model or vgg(verbose=False)
+        self.size = runtime.pick(256, 128) if size is None else size
+        self.picker = ImagePicker("Image", default=image)
+        self.layer = W.Dropdown(options=self.model.names, value=self.model.check_layers(layer)[0],
+                                description="Layer", style=LABELS, layout=W.Layout(width="330px"))
+        self.channel = W.Dropdown(description="Channel", style=LABELS, layout=W.Layout(width="330px"))
+        self.maps, self.gram = W.Image(format="png"), W.Image(format="png")
+        self.stats, self.note = W.HTML(), W.HTML()
+        self._features, self._quiet = None, False
+        self.picker.menu.observe(lambda change: self.refresh(), "value")
+        self.layer.observe(lambda change: self.refresh(), "value")
+        self.channel.observe(lambda change: self._quiet or self.refresh(), "value")
+        self.refresh()
+        self.widget = W.VBox([W.HTML("<h3>Feature explorer</h3>"), self.picker.widget, self.layer, self.channel,
+                              self.note, W.HBox([self.maps, self.gram]), self.stats],
+                             layout=W.Layout(border="1px solid #ddd", padding="6px"))
+        self.widget.add_class("stylelib-explorer")
+
+    def features(self) -> torch.Tensor:
+        """(N, H, W) features of the chosen image at the chosen layer, computed once per choice."""
+        key = (self.picker.menu.value, self.layer.value)
+        if self._features is None or self._features[0] != key:
+            image = self.picker.image(self.size).to(next(self.model.parameters()).device)
+            with torch.no_grad():
+                self._features = key, self.model(image, [self.layer.value])[self.layer.value][0].cpu()
+        return self._features[1]
+
+    def view(self) -> FeatureView:
+        return FeatureView(self.layer.value, self.features(), self.channel.value)
+
+    def refresh(self):
+        """Recompute what the controls ask for; a failure becomes a message, the old figures stay."""
+        try:
+            self._match_channels(len(self.features()))
+            view = self.view()
+            self.maps.value, self.gram.value, self.stats.value = feature_maps_png(view), gram_png(view), stats_html(view)
+            self.note.value = ""
+        except StylelibError as error:
+            self.note.value = message(error, "error")
+
+    def _match_channels(self, count: int):
+        """Offer exactly the layer's channels, keeping the choice when it still exists."""
+        if len(self.channel.options) == count + 1:
+            return
+        keep = self.channel.value if self.channel.value is not None and self.channel.value < count else TOP_CHOICE
+        self._quiet = True
+        self.channel.options = [(f"top {TOP} channels", TOP_CHOICE), *((f"channel {c}", c) for c in range(count))]
+        self.channel.value = keep
+        self._quiet = False
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+# --- colour preservation (luminance-only transfer, Gatys et al. 2016b) ------------------------
+
+RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+def _yiq(image: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,bjhw->bihw", RGB_TO_YIQ.to(image), image)
+
+
+def luminance_pair(content: torch.Tensor, style: torch.Tensor):
+    """Grey versions of both images; the style's luminance gets the content's mean and spread."""
+    y_content, y_style = _yiq(content)[:, :1], _yiq(style)[:, :1]
+    y_style = (y_style - y_style.mean()) / y_style.std().clamp_min(1e-6) * y_content.std() + y_content.mean()
+    return y_content.expand(-1, 3, -1, -1).clone(), y_style.clamp(0, 1).expand(-1, 3, -1, -1).clone()
+
+
+def with_content_colours(image: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """The luminance of a grey `image` with the chroma (I, Q) of `content`, back in RGB."""
+    yiq = _yiq(content)
+    yiq[:, :1] = image.mean(1, keepdim=True)
+    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(RGB_TO_YIQ).to(image), yiq).clamp(0, 1)
+
+
+# --- style playground -------------------------------------------------------------------------
+
+def losses_png(history: dict, steps: int) -> bytes:
+    """Weighted loss terms per step on a log scale, the x axis spanning the whole run."""
+    fig = Figure(figsize=(5, 3))
+    ax = fig.add_subplot()
+    for term, values in history.items():
+        if term != "range" or any(values):
+            style = {"color": "black", "linestyle": "--", "linewidth": 1} if term == "total" else {}
+            ax.plot(range(1, len(values) + 1), [v if v > 0 else float("nan") for v in values], label=term, **style)
+    ax.set_yscale("log")
+    ax.set_xlim(1, max(steps, 2))
+    ax.set_title("Loss terms (weighted) during the run")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (log scale)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def check_big_enough(image: torch.Tensor, layers) -> None:
+    """Raise SettingsError when pooling would shrink `image` to nothing before the deepest layer."""
+    deepest = max(layers, key=lambda name: int(name[4]))  # conv/relu names: block number at index 4
+    need = 2 ** (int(deepest[4]) - 1)  # one halving per pool before the layer's block
+    if min(image.shape[-2:]) < need:
+        h, w = image.shape[-2:]
+        raise SettingsError(f"the content image is only {w}×{h} px at this size, but {deepest} needs at least "
+                            f"{need} px on the short side: raise the size or untick the deep layers")
+
+
+class StylePlayground:
+    """Style transfer with every knob on screen; runs in a thread so the notebook stays usable.
+
+    `run()` starts, `stop()` asks the run to end after the current step (the optimizer calls back
+    after every step), `wait()` blocks until it has ended, `save()` writes the best image as PNG.
+    """
+
+    def __init__(self, model: VGGFeatures | None = None, content: tuple[str, str] = ("content", "golden_gate_fog"),
+                 style: tuple[str, str] = ("style", "starry_night"), size: int | None = None, steps: int | None = None,
+                 path: str = "outputs/playground.png"):
+        self.model = model or vgg(verbose=False)
+        weight = DEFAULT_STYLE_WEIGHT[self.model.normalize.convention]
+        decade = round(torch.tensor(weight).log10().item())
+        self.content = ImagePicker("Content image", default=content)
+        self.style = ImagePicker("Style image", kinds=("style", "texture"), default=style)
+        self.style_weight = W.FloatLogSlider(value=weight, base=10, min=decade - 3, max=decade + 3, step=0.25,
+                                             description="Style weight β", readout_format=".1e", style=LABELS, layout=WIDE)
+        self.tv_weight = W.FloatLogSlider(value=1.0, base=10, min=-2, max=4, step=0.25, description="TV weight",
+                                          readout_format=".1e", style=LABELS, layout=WIDE)
+        self.size = W.IntSlider(value=runtime.pick(384, 128) if size is None else size, min=32, max=1024, step=32,
+                                description="Size (long side, px)", style=LABELS, layout=WIDE)
+        self.steps = W.IntSlider(value=runtime.pick(200, 20) if steps is None else steps, min=1, max=1000,
+                                 description="Steps", style=LABELS, layout=WIDE)
+        self.layers = {name: W.Checkbox(value=True, description=name, indent=False, layout=W.Layout(width="80px"))
+                       for name in STYLE_LAYERS}
+        self.content_layer = W.Dropdown(options=self.model.check_layers(CONTENT_CHOICES), value="relu4_2",
+                                        description="Content layer", style=LABELS, layout=W.Layout(width="330px"))
+        self.optimizer = W.ToggleButtons(options=[("L-BFGS", "lbfgs"), ("Adam", "adam")], description="Optimizer",
+                                         style={**LABELS, "button_width": "80px"})
+        self.colours = W.Checkbox(value=False, description="Keep the content's colours (luminance-only transfer)",
+                                  indent=False, layout=W.Layout(width="auto"))
+        self.run_button = W.Button(description="Run", button_style="success", icon="play", tooltip="start the optimization")
+        self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True,
+                                    tooltip="stop after the current step and keep the best image so far")
+        self.progress = W.IntProgress(value=0, min=0, max=self.steps.value, description="Progress",
+                                      layout=W.Layout(width="400px"))
+        self.progress_text, self.status = W.HTML(), W.HTML(message("press Run to start"))
+        self.preview = W.Image(format="png", layout=W.Layout(width="320px"))
+        self.curves = W.Image(format="png", layout=W.Layout(width="400px"))
+        self.path = W.Text(value=path, description="Save as", style={"description_width": "5em"},
+                           layout=W.Layout(width="300px"))
+        self.save_button = W.Button(description="Save PNG", icon="save", tooltip="write the best image as a PNG file")
+        self.overwrite_button = W.Button(description="Overwrite", button_style="warning",
+                                         tooltip="replace the existing file", layout=W.Layout(display="none"))
+        self.save_note = W.HTML()
+
+        self.result, self._thread, self._stop = None, None, threading.Event()
+        self.run_button.on_click(lambda button: self.run())
+        self.stop_button.on_click(lambda button: self.stop())
+        self.save_button.on_click(lambda button: self.save())
+        self.overwrite_button.on_click(lambda button: self.save(overwrite=True))
+        self.path.observe(lambda change: self._ask_overwrite(False), "value")
+
+        controls = W.VBox([self.content.widget, self.style.widget, self.style_weight, self.tv_weight, self.size,
+                           self.steps, W.HBox([W.Label("Style layers", layout=W.Layout(width="11em")), *self.layers.values()]),
+                           self.content_layer, self.optimizer, self.colours, W.HBox([self.run_button, self.stop_button])],
+                          layout=W.Layout(width="500px"))
+        results = W.VBox([self.progress, self.progress_text, self.preview, self.curves, self.status,
+                          W.HBox([self.path, self.save_button, self.overwrite_button]), self.save_note])
+        self.widget = W.VBox([W.HTML("<h3>Style playground</h3>"), W.HBox([controls, results])],
+                             layout=W.Layout(border="1px solid #ddd", padding="6px"))
+        self.widget.add_class("stylelib-playground")
+
+    # -- logic ----------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def settings(self) -> dict:
+        """The keyword arguments for `stylize` that the controls describe (plus the colour switch)."""
+        layers = [name for name, box in self.layers.items() if box.value]
+        if not layers:
+            raise SettingsError("tick at least one style layer")
+        return {"size": self.size.value, "steps": self.steps.value, "style_weight": self.style_weight.value,
+                "tv_weight": self.tv_weight.value, "style_layers": layers, "content_layers": [self.content_layer.value],
+                "optimizer": self.optimizer.value, "keep_colours": self.colours.value}
+
+    def run(self) -> bool:
+        """Start a run in a background thread; False (and a message) when the settings are not usable."""
+        if self.running:
+            return False
+        try:
+            settings = self.settings()
+            content, style = self.content.image(settings["size"]), self.style.image(settings["size"])
+            check_big_enough(content, [*settings["style_layers"], *settings["content_layers"]])
+        except StylelibError as error:
+            self.status.value = message(error, "error")
+            return False
+        self.result = None
+        self._stop.clear()
+        self._ask_overwrite(False)
+        self.progress.max, self.progress.value = settings["steps"], 0
+        self.progress_text.value, self.status.value = "", message("running…")
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self._thread = threading.Thread(target=self._work, args=(content, style, settings), daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self):
+        """Ask the run to end after the current step; the best image so far is kept."""
+        if self.running:
+            self._stop.set()
+            self.status.value = message("stopping after this step…")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run has ended (True) or `timeout` seconds have passed (False)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _work(self, content, style, settings):
+        keep_colours = settings.pop("keep_colours")
+        steps, every = settings["steps"], max(1, round(settings["steps"] / 10))  # about ten previews per run
+        colour = (lambda image: with_content_colours(image, content)) if keep_colours else (lambda image: image)
+        start = time.perf_counter()
+
+        def on_step(step, image, result):
+            self.progress.value = step
+            self.progress_text.value = f"step {step} of {steps} · loss {result.history['total'][-1]:.4g}"
+            if step % every == 0 or step == steps:
+                self.preview.value = image_png(colour(image))
+                self.curves.value = losses_png(result.history, steps)
+            return self._stop.is_set()
+
+        try:
+            source, target = luminance_pair(content, style) if keep_colours else (content, style)
+            result = stylize(source, target, model=self.model, callback=on_step, every=1, progress=False, **settings)
+            result.image = colour(result.image)
+            self.result = result
+            self.preview.value, self.curves.value = image_png(result.image), losses_png(result.history, steps)
+            self.status.value = self._summary(result, steps, time.perf_counter() - start)
+        except StylelibError as error:
+            self.status.value = message(error, "error")
+        except Exception as error:  # a thread's traceback would be lost: show it as a message instead
+            self.status.value = message(f"unexpected {type(error).__name__}: {error}", "error")
+        finally:
+            self.run_button.disabled, self.stop_button.disabled = False, True
+
+    @staticmethod
+    def _summary(result, steps: int, seconds: float) -> str:
+        best = min(result.history["total"])
+        if result.stopped == "callback":
+            return message(f"stopped after {result.steps} of {steps} steps: showing the best image so far "
+                           f"(loss {best:.4g})", "warning")
+        if result.stopped == "non-finite":
+            return message(f"the loss became NaN or infinite after {result.steps} steps (weights too large?): "
+                           "showing the last finite image", "warning")
+        return message(f"done: {result.steps} steps in {seconds:.1f} s; showing the best image (loss {best:.4g})", "done")
+
+    def save(self, overwrite: bool = False) -> Path | None:
+        """Write the best image as PNG; an existing file is replaced only after 'Overwrite' is pressed."""
+        if self.result is None:
+            self.save_note.value = message("nothing to save yet: press Run first", "warning")
+            return None
+        path = Path(self.path.value).expanduser()
+        if path.suffix.lower() != ".png":
+            self.save_note.value = message(f"{path} does not end in .png: Save writes PNG files", "error")
+            return None
+        if path.exists() and not overwrite:
+            self._ask_overwrite(True)
+            self.save_note.value = message(f"{path} already exists: press Overwrite to replace it, "
+                                           "or change the name", "warning")
+            return None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            images.save_image(self.result.image, path, overwrite=overwrite)
+        except (ImageError, OSError) as error:
+            self.save_note.value = message(error, "error")
+            return None
+        self._ask_overwrite(False)
+        self.save_note.value = message(f"saved {path}", "done")
+        return path
+
+    def _ask_overwrite(self, ask: bool):
+        self.overwrite_button.layout.display = None if ask else "none"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)

@@ -1,0 +1,206 @@
+"""The widgets' logic, driven without a browser: what they compute, when they stop, what they write."""
+import datetime
+import io
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import stylelib as sl
+from stylelib.widgets import (TOP, TOP_CHOICE, FeatureExplorer, FeatureView, ImagePicker, StylePlayground, _yiq,
+                              luminance_pair, with_content_colours)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return sl.vgg(verbose=False)
+
+
+@pytest.fixture
+def playground(model, tmp_path):
+    return StylePlayground(model=model, content=("content", "cat"), size=32, steps=4, path=str(tmp_path / "out.png"))
+
+
+def upload(name: str, data: bytes) -> tuple:
+    """What ipywidgets 8's FileUpload puts in its value after the user picks a file."""
+    return ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
+             "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+# --- feature explorer ---------------------------------------------------------------------------
+
+def test_feature_view_statistics_match_numpy():
+    features = torch.relu(torch.randn(40, 5, 7, generator=torch.Generator().manual_seed(1)))
+    view = FeatureView("relu3_1", features, TOP_CHOICE)
+    flat = features.numpy().reshape(40, -1).astype(np.float64)
+    gram = flat @ flat.T / flat.shape[1]
+    np.testing.assert_allclose(view.gram.numpy(), gram, rtol=1e-5)
+    energy = (flat**2).mean(1)
+    assert view.channels == list(np.argsort(-energy)[:TOP])
+    rows = view.channel_stats()
+    assert [r["rank"] for r in rows] == list(range(1, TOP + 1))
+    for row in rows:
+        c = row["channel"]
+        assert row["mean"] == pytest.approx(flat[c].mean(), rel=1e-5)
+        assert row["std"] == pytest.approx(flat[c].std(ddof=1), rel=1e-5)
+        assert row["zeros"] == pytest.approx((flat[c] == 0).mean())
+        assert row["energy"] == pytest.approx(energy[c], rel=1e-5)
+    single = FeatureView("relu3_1", features, 7)
+    assert single.channels == [7]
+    assert single.channel_stats()[0]["rank"] == 1 + int((energy > energy[7]).sum())
+    assert view.layer_stats()["zeros"] == pytest.approx((flat == 0).mean())
+
+
+def test_explorer_follows_its_controls(model):
+    explorer = FeatureExplorer(model=model, size=48, layer="relu1_1")
+    assert len(explorer.channel.options) == 64 + 1 and explorer.channel.value == TOP_CHOICE
+    top_maps = explorer.maps.value
+    explorer.channel.value = 5
+    assert explorer.maps.value != top_maps and "<td>5</td>" in explorer.stats.value
+    image = sl.content("cat", 48)
+    with torch.no_grad():
+        expected = model(image, ["relu1_1"])["relu1_1"][0, 5]
+    assert explorer.view().channel_stats()[0]["mean"] == pytest.approx(float(expected.mean()), rel=1e-5)
+
+    explorer.layer.value = "relu4_1"  # a channel number that still exists is kept
+    assert len(explorer.channel.options) == 512 + 1 and explorer.channel.value == 5
+    assert "relu4_1" in explorer.stats.value
+    explorer.channel.value = 300
+    explorer.layer.value = "conv2_1"  # 128 channels: 300 no longer exists
+    assert len(explorer.channel.options) == 128 + 1 and explorer.channel.value == TOP_CHOICE
+    before = explorer.gram.value
+    explorer.picker.menu.value = ("style", "starry_night")
+    assert explorer.gram.value != before and explorer.note.value == ""
+
+
+# --- uploads --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, data", [("notes.txt", b"not a picture"), ("empty.png", b""),
+                                        ("broken.png", png_bytes(np.zeros((8, 8, 3), np.uint8))[:40])])
+def test_upload_of_a_non_image_becomes_a_message(name, data):
+    picker = ImagePicker("Content", default=("content", "cat"))
+    picker.upload.value = upload(name, data)  # as the browser does: no exception may escape
+    assert picker.menu.value == ("content", "cat")
+    assert "stylelib-error" in picker.note.value and name in picker.note.value
+    assert "/tmp" not in picker.note.value  # the message names the user's file, not our temporary copy
+
+
+def test_upload_of_an_image_is_selected_and_used():
+    pixels = np.random.default_rng(0).integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    picker = ImagePicker("Content", default=("content", "cat"))
+    picker.upload.value = upload("../../escape.png", png_bytes(pixels))
+    assert picker.menu.value == ("upload", "escape.png") and "stylelib-done" in picker.note.value
+    np.testing.assert_array_equal(sl.to_pil(picker.image(10)), pixels)
+    assert picker.upload.value == ()  # cleared, so the same file can be uploaded again
+
+
+# --- playground -----------------------------------------------------------------------------------
+
+def test_settings_follow_the_controls(playground):
+    playground.style_weight.value, playground.tv_weight.value = 1e-3, 10.0
+    playground.optimizer.value, playground.colours.value = "adam", True
+    playground.layers["relu1_1"].value = playground.layers["relu5_1"].value = False
+    playground.content_layer.value = "relu3_2"
+    settings = playground.settings()
+    assert settings["style_weight"] == pytest.approx(1e-3) and settings["tv_weight"] == pytest.approx(10.0)
+    assert settings["style_layers"] == ["relu2_1", "relu3_1", "relu4_1"]
+    assert settings["content_layers"] == ["relu3_2"] and settings["optimizer"] == "adam"
+    assert settings["keep_colours"] and (settings["size"], settings["steps"]) == (32, 4)
+
+    playground.layers["relu5_1"].value = True
+    playground.content.menu.value = ("content", "golden_gate_fog")  # 32×15 px: four poolings leave nothing
+    assert playground.run() is False and "relu5_1 needs at least 16 px" in playground.status.value
+    for box in playground.layers.values():
+        box.value = False
+    assert playground.run() is False and not playground.running
+    assert "tick at least one style layer" in playground.status.value
+
+
+def test_run_reports_progress_preview_and_curves(playground):
+    playground.optimizer.value = "adam"
+    assert playground.run() and playground.run_button.disabled and not playground.stop_button.disabled
+    assert playground.wait(timeout=120)
+    result = playground.result
+    assert result.steps == 4 and result.stopped is None
+    assert playground.progress.value == playground.progress.max == 4
+    assert "step 4 of 4" in playground.progress_text.value and "done: 4 steps" in playground.status.value
+    np.testing.assert_array_equal(decoded(playground.preview.value), np.asarray(sl.to_pil(result.image)))
+    assert decoded(playground.curves.value).std() > 0  # a drawn figure, not a blank
+    assert not playground.run_button.disabled and playground.stop_button.disabled
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_stop_pressed_during_a_step_ends_the_run_after_that_step(playground, optimizer):
+    playground.optimizer.value, playground.steps.value = optimizer, 1000
+    playground.progress.observe(lambda change: change["new"] == 3 and playground.stop(), "value")
+    playground.run()
+    assert playground.wait(timeout=120)
+    assert playground.result.steps == 3 and playground.result.stopped == "callback"
+    assert "stopped after 3 of 1000 steps" in playground.status.value
+    np.testing.assert_array_equal(decoded(playground.preview.value), np.asarray(sl.to_pil(playground.result.image)))
+
+
+def test_stop_from_the_notebook_thread_is_honoured_within_one_step(playground):
+    playground.optimizer.value, playground.steps.value = "adam", 1000
+    playground.run()
+    deadline = time.monotonic() + 120
+    while playground.progress.value < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the notebook thread is free meanwhile: the run is in the background
+    seen = playground.progress.value
+    playground.stop()
+    assert playground.wait(timeout=120)
+    assert seen >= 2 and seen <= playground.result.steps <= seen + 1
+
+
+def test_save_never_overwrites_without_asking(playground, tmp_path):
+    target = tmp_path / "out.png"
+    assert playground.save() is None and "press Run first" in playground.save_note.value
+    playground.run()
+    playground.wait(timeout=120)
+    picture = np.asarray(sl.to_pil(playground.result.image))
+
+    target.write_bytes(b"precious")
+    playground.save_button.click()
+    assert target.read_bytes() == b"precious" and "already exists" in playground.save_note.value
+    assert playground.overwrite_button.layout.display is None  # shown: the question is asked
+    playground.path.value = str(tmp_path / "other.png")
+    assert playground.overwrite_button.layout.display == "none"  # a new name cancels the question
+    playground.path.value = str(target)
+    playground.save_button.click()
+    playground.overwrite_button.click()  # the user says yes
+    np.testing.assert_array_equal(decoded(target.read_bytes()), picture)
+    assert playground.overwrite_button.layout.display == "none"
+
+    fresh = tmp_path / "new" / "result.png"
+    playground.path.value = str(fresh)
+    assert playground.save() == fresh
+    np.testing.assert_array_equal(decoded(fresh.read_bytes()), picture)
+    playground.path.value = str(tmp_path / "result.jpg")
+    assert playground.save() is None and "PNG" in playground.save_note.value
+    assert not (tmp_path / "result.jpg").exists()
+
+
+def test_luminance_only_transfer_keeps_the_content_chroma():
+    generator = torch.Generator().manual_seed(0)
+    content = 0.25 + 0.5 * torch.rand(1, 3, 12, 9, generator=generator)
+    style = torch.rand(1, 3, 10, 10, generator=generator)
+    grey_content, grey_style = luminance_pair(content, style)
+    assert torch.equal(grey_content[:, 0], grey_content[:, 2]) and torch.equal(grey_style[:, 0], grey_style[:, 1])
+    assert float(grey_style[:, 0].mean()) == pytest.approx(float(_yiq(content)[:, 0].mean()), abs=0.02)
+    stylized = grey_content + 0.05 * torch.randn(1, 3, 12, 9, generator=generator)
+    out = with_content_colours(stylized, content)
+    assert 0 < out.min() and out.max() < 1  # no clamping, so the comparison below is exact
+    torch.testing.assert_close(_yiq(out)[:, 1:], _yiq(content)[:, 1:], atol=1e-5, rtol=0)
+    torch.testing.assert_close(_yiq(out)[:, :1], stylized.mean(1, keepdim=True), atol=1e-5, rtol=0)
