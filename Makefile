@@ -32,3 +32,13 @@ render: weights
 		env -u STYLELIB_QUICK -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to html --execute \
 			--ExecutePreprocessor.timeout=-1 --output-dir render "$$nb" || exit 1; \
 	done
+
+# Debian's chromium for the real-browser test (tests/test_browser.py; `playwright install` cannot
+# download here). CI runs as root; elsewhere sudo is used when there is one.
+.PHONY: browser
+test: browser
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update && sudo apt-get install -y chromium; \
+	  else echo "tests/test_browser.py needs chromium: install it (Debian: apt-get install chromium)" >&2; exit 1; fi; }

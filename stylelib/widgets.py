@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 import ipywidgets as W
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 
@@ -28,8 +29,12 @@ from .transfer import DEFAULT_STYLE_WEIGHT, STYLE_LAYERS, stylize
 TOP = 16  # how many channels "top channels" shows
 TOP_CHOICE = -1  # the channel menu's value for "top 16 channels"
 CONTENT_CHOICES = ("relu2_2", "relu3_2", "relu4_2", "relu5_2")
-LABELS = {"description_width": "11em"}  # wide enough that no label is cut off
-WIDE = W.Layout(width="470px")
+LABELS = {"description_width": "10em"}  # wide enough that no label is cut off
+
+
+def wide() -> W.Layout:
+    """Room for a 10em label, the slider and a readout such as 1.0e-02."""
+    return W.Layout(width="490px")
 
 
 def message(text: str, kind: str = "info") -> str:
@@ -66,14 +71,14 @@ class ImagePicker:
         self.uploads = {}  # name → PIL image, already decoded and upright
         self.menu = W.Dropdown(options=options, value=default if default in dict(options).values() else options[0][1],
                                description=title, style=LABELS, layout=W.Layout(width="330px"))
-        self.upload = W.FileUpload(accept="image/*", multiple=False, description="Upload…",
-                                   tooltip=f"use your own {title.lower()} image", layout=W.Layout(width="120px"))
+        self.upload = W.FileUpload(accept="image/*", multiple=False, description="Upload",
+                                   tooltip=f"use your own {title.lower()} image", layout=W.Layout(width="150px"))
         self.thumbnail = W.Image(format="png", layout=W.Layout(max_width="120px", max_height="120px"))
         self.note = W.HTML()
         self.upload.observe(self._on_upload, "value")
         self.menu.observe(lambda change: self._show_thumbnail(), "value")
         self._show_thumbnail()
-        self.widget = W.VBox([W.HBox([self.menu, self.upload]), W.HBox([W.HTML(layout=W.Layout(width="11em")),
+        self.widget = W.VBox([W.HBox([self.menu, self.upload]), W.HBox([W.HTML(layout=W.Layout(width="10em", flex="0 0 auto")),
                                                                           self.thumbnail, self.note])])
 
     def image(self, size: int) -> torch.Tensor:
@@ -153,60 +158,61 @@ class FeatureView:
         return rows
 
 
-def feature_maps_png(view: FeatureView) -> bytes:
-    """The chosen channel's map with a colour bar, or a 4×4 grid of the top channels."""
+def explorer_png(view: FeatureView) -> bytes:
+    """Left: the chosen channel's map, or a 4×4 grid of the top channels; right: the layer's Gram matrix."""
+    fig = Figure(figsize=(10.5, 4.6), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.25, 1])
     channels = view.channels
     if len(channels) == 1:
-        fig = Figure(figsize=(4.4, 3.9))
-        ax = fig.add_subplot()
+        ax = left.add_subplot()
         shown = ax.imshow(view.features[channels[0]].numpy(), cmap="magma")
-        fig.colorbar(shown, ax=ax, label="activation")
+        left.colorbar(shown, ax=ax, label="activation")
         ax.set_title(f"{view.layer}, channel {channels[0]}")
         ax.set_xlabel("x (position in the layer)")
         ax.set_ylabel("y (position in the layer)")
     else:
         side = int(len(channels) ** 0.5 + 0.999)
-        fig = Figure(figsize=(5.6, 5.9))
-        for index, c in enumerate(channels):
-            ax = fig.add_subplot(side, side, index + 1)
+        for ax, c in zip(left.subplots(side, side).flat, channels):
             ax.imshow(view.features[c].numpy(), cmap="magma")
             ax.set_title(f"channel {c}", fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.suptitle(f"{view.layer}: the {len(channels)} channels with the largest energy $G_{{ii}}$\n"
-                     "(each map scaled to its own range)", fontsize=10)
-        fig.supxlabel("x (position in the layer)", fontsize=9)
-        fig.supylabel("y (position in the layer)", fontsize=9)
-    fig.tight_layout()
-    return figure_png(fig)
-
-
-def gram_png(view: FeatureView) -> bytes:
-    """The layer's Gram matrix; a single chosen channel's row and column are marked."""
-    fig = Figure(figsize=(4.6, 3.9))
-    ax = fig.add_subplot()
-    shown = ax.imshow(view.gram.numpy(), cmap="viridis")
-    fig.colorbar(shown, ax=ax, label=r"$G_{ij}$ (mean of $F_i F_j$)")
-    if view.channel != TOP_CHOICE:
+        left.suptitle(f"{view.layer}: the {len(channels)} channels with the largest energy $G_{{ii}}$\n"
+                      "(each map scaled to its own range)", fontsize=10)
+        left.supxlabel("x (position in the layer)", fontsize=9)
+        left.supylabel("y (position in the layer)", fontsize=9)
+    ax = right.add_subplot()
+    gram = view.gram.numpy()
+    low, high = np.percentile(gram, [1, 99])  # a few huge entries would leave the rest one dark colour
+    shown = ax.imshow(gram, cmap="viridis", vmin=min(low, 0), vmax=high)
+    right.colorbar(shown, ax=ax, extend="max", label=r"$G_{ij}$ (colours clipped at the 99th percentile)")
+    if view.channel != TOP_CHOICE:  # mark the chosen channel's row and column
         for line in (ax.axhline, ax.axvline):
             line(view.channel, color="red", linewidth=0.8)
     n = len(view.gram)
     ax.set_title(f"Gram matrix of {view.layer} ({n}×{n})")
     ax.set_xlabel("channel j")
     ax.set_ylabel("channel i")
-    fig.tight_layout()
     return figure_png(fig)
 
 
 def stats_html(view: FeatureView) -> str:
+    """The layer's shape and statistics, then one column per shown channel."""
     layer = view.layer_stats()
     head = (f"<b>{view.layer}</b>: {layer['channels']} channels × {layer['height']}×{layer['width']} positions · "
             f"mean {layer['mean']:.3g} · max {layer['max']:.3g} · zeros {layer['zeros']:.0%}")
-    cells = "".join(
-        f"<tr><td>{r['channel']}</td><td>{r['mean']:.3g}</td><td>{r['std']:.3g}</td><td>{r['max']:.3g}</td>"
-        f"<td>{r['zeros']:.0%}</td><td>{r['energy']:.3g}</td><td>{r['rank']}</td></tr>" for r in view.channel_stats())
-    return (f"{head}<table style='font-size:90%'><tr><th>channel</th><th>mean</th><th>std</th><th>max</th>"
-            f"<th>zeros</th><th>energy G<sub>ii</sub></th><th>rank</th></tr>{cells}</table>")
+    rows = view.channel_stats()
+    lines = [("channel", "channel", str), ("mean", "mean", short), ("std", "std", short), ("max", "max", short),
+             ("zeros", "zeros", "{:.0%}".format), ("energy G<sub>ii</sub>", "energy", short), ("rank by energy", "rank", str)]
+    cell = "<td style='padding:0 5px;text-align:right'>"
+    table = "".join(f"<tr><th style='text-align:left;padding:0 5px'>{label}</th>"
+                    + "".join(f"{cell}{form(r[key])}</td>" for r in rows) + "</tr>" for label, key, form in lines)
+    return f"{head}<div style='overflow-x:auto'><table style='font-size:90%;line-height:1.3'>{table}</table></div>"
+
+
+def short(value: float) -> str:
+    """Three significant digits, without an exponent below a million (2270, not 2.27e+03)."""
+    return f"{value:.0f}" if 1000 <= abs(value) < 1e6 else f"{value:.3g}"
 
 
 # --- feature explorer: widget -----------------------------------------------------------------
@@ -222,7 +228,8 @@ class FeatureExplorer:
         self.layer = W.Dropdown(options=self.model.names, value=self.model.check_layers(layer)[0],
                                 description="Layer", style=LABELS, layout=W.Layout(width="330px"))
         self.channel = W.Dropdown(description="Channel", style=LABELS, layout=W.Layout(width="330px"))
-        self.maps, self.gram = W.Image(format="png"), W.Image(format="png")
+        self.figure = W.Image(format="png", layout=W.Layout(width="840px"))
+        self.figure.add_class("stylelib-maps")
         self.stats, self.note = W.HTML(), W.HTML()
         self._features, self._quiet = None, False
         self.picker.menu.observe(lambda change: self.refresh(), "value")
@@ -230,7 +237,7 @@ class FeatureExplorer:
         self.channel.observe(lambda change: self._quiet or self.refresh(), "value")
         self.refresh()
         self.widget = W.VBox([W.HTML("<h3>Feature explorer</h3>"), self.picker.widget, self.layer, self.channel,
-                              self.note, W.HBox([self.maps, self.gram]), self.stats],
+                              self.note, self.figure, self.stats],
                              layout=W.Layout(border="1px solid #ddd", padding="6px"))
         self.widget.add_class("stylelib-explorer")
 
@@ -251,7 +258,7 @@ class FeatureExplorer:
         try:
             self._match_channels(len(self.features()))
             view = self.view()
-            self.maps.value, self.gram.value, self.stats.value = feature_maps_png(view), gram_png(view), stats_html(view)
+            self.figure.value, self.stats.value = explorer_png(view), stats_html(view)
             self.note.value = ""
         except StylelibError as error:
             self.note.value = message(error, "error")
@@ -313,16 +320,6 @@ def losses_png(history: dict, steps: int) -> bytes:
     return figure_png(fig)
 
 
-def check_big_enough(image: torch.Tensor, layers) -> None:
-    """Raise SettingsError when pooling would shrink `image` to nothing before the deepest layer."""
-    deepest = max(layers, key=lambda name: int(name[4]))  # conv/relu names: block number at index 4
-    need = 2 ** (int(deepest[4]) - 1)  # one halving per pool before the layer's block
-    if min(image.shape[-2:]) < need:
-        h, w = image.shape[-2:]
-        raise SettingsError(f"the content image is only {w}×{h} px at this size, but {deepest} needs at least "
-                            f"{need} px on the short side: raise the size or untick the deep layers")
-
-
 class StylePlayground:
     """Style transfer with every knob on screen; runs in a thread so the notebook stays usable.
 
@@ -339,19 +336,19 @@ class StylePlayground:
         self.content = ImagePicker("Content image", default=content)
         self.style = ImagePicker("Style image", kinds=("style", "texture"), default=style)
         self.style_weight = W.FloatLogSlider(value=weight, base=10, min=decade - 3, max=decade + 3, step=0.25,
-                                             description="Style weight β", readout_format=".1e", style=LABELS, layout=WIDE)
+                                             description="Style weight β", readout_format=".1e", style=LABELS, layout=wide())
         self.tv_weight = W.FloatLogSlider(value=1.0, base=10, min=-2, max=4, step=0.25, description="TV weight",
-                                          readout_format=".1e", style=LABELS, layout=WIDE)
+                                          readout_format=".1e", style=LABELS, layout=wide())
         self.size = W.IntSlider(value=runtime.pick(384, 128) if size is None else size, min=32, max=1024, step=32,
-                                description="Size (long side, px)", style=LABELS, layout=WIDE)
+                                description="Size (long side, px)", style=LABELS, layout=wide())
         self.steps = W.IntSlider(value=runtime.pick(200, 20) if steps is None else steps, min=1, max=1000,
-                                 description="Steps", style=LABELS, layout=WIDE)
-        self.layers = {name: W.Checkbox(value=True, description=name, indent=False, layout=W.Layout(width="80px"))
+                                 description="Steps", style=LABELS, layout=wide())
+        self.layers = {name: W.Checkbox(value=True, description=name, indent=False, layout=W.Layout(width="auto"))
                        for name in STYLE_LAYERS}
         self.content_layer = W.Dropdown(options=self.model.check_layers(CONTENT_CHOICES), value="relu4_2",
                                         description="Content layer", style=LABELS, layout=W.Layout(width="330px"))
-        self.optimizer = W.ToggleButtons(options=[("L-BFGS", "lbfgs"), ("Adam", "adam")], description="Optimizer",
-                                         style={**LABELS, "button_width": "80px"})
+        self.optimizer = W.ToggleButtons(options=[("L-BFGS", "lbfgs"), ("Adam", "adam")], style={"button_width": "80px"},
+                                         tooltips=["L-BFGS: few steps, the classic choice", "Adam: first-order, lr 0.02"])
         self.colours = W.Checkbox(value=False, description="Keep the content's colours (luminance-only transfer)",
                                   indent=False, layout=W.Layout(width="auto"))
         self.run_button = W.Button(description="Run", button_style="success", icon="play", tooltip="start the optimization")
@@ -363,11 +360,14 @@ class StylePlayground:
         self.preview = W.Image(format="png", layout=W.Layout(width="320px"))
         self.curves = W.Image(format="png", layout=W.Layout(width="400px"))
         self.path = W.Text(value=path, description="Save as", style={"description_width": "5em"},
-                           layout=W.Layout(width="300px"))
+                           layout=W.Layout(width="280px"))
         self.save_button = W.Button(description="Save PNG", icon="save", tooltip="write the best image as a PNG file")
         self.overwrite_button = W.Button(description="Overwrite", button_style="warning",
                                          tooltip="replace the existing file", layout=W.Layout(display="none"))
         self.save_note = W.HTML()
+        for widget, name in ((self.preview, "preview"), (self.curves, "curves"), (self.status, "status"),
+                             (self.progress_text, "progress-text"), (self.save_note, "save-note")):
+            widget.add_class(f"stylelib-{name}")  # names for the browser test to find them by
 
         self.result, self._thread, self._stop = None, None, threading.Event()
         self.run_button.on_click(lambda button: self.run())
@@ -376,12 +376,16 @@ class StylePlayground:
         self.overwrite_button.on_click(lambda button: self.save(overwrite=True))
         self.path.observe(lambda change: self._ask_overwrite(False), "value")
 
+        layer_boxes = W.GridBox(list(self.layers.values()), layout=W.Layout(grid_template_columns="repeat(3, 90px)"))
+        layer_label = W.Label("Style layers", layout=W.Layout(width="10em", flex="0 0 auto"))
         controls = W.VBox([self.content.widget, self.style.widget, self.style_weight, self.tv_weight, self.size,
-                           self.steps, W.HBox([W.Label("Style layers", layout=W.Layout(width="11em")), *self.layers.values()]),
-                           self.content_layer, self.optimizer, self.colours, W.HBox([self.run_button, self.stop_button])],
-                          layout=W.Layout(width="500px"))
+                           self.steps, W.HBox([layer_label, layer_boxes]), self.content_layer,
+                           W.HBox([W.Label("Optimizer", layout=W.Layout(width="10em", flex="0 0 auto")), self.optimizer]),
+                           self.colours, W.HBox([self.run_button, self.stop_button])],
+                          layout=W.Layout(width="520px", flex="0 0 520px"))
         results = W.VBox([self.progress, self.progress_text, self.preview, self.curves, self.status,
-                          W.HBox([self.path, self.save_button, self.overwrite_button]), self.save_note])
+                          W.HBox([self.path, self.save_button]), W.HBox([self.overwrite_button, self.save_note])],
+                         layout=W.Layout(flex="1 1 auto", margin="0 0 0 12px"))
         self.widget = W.VBox([W.HTML("<h3>Style playground</h3>"), W.HBox([controls, results])],
                              layout=W.Layout(border="1px solid #ddd", padding="6px"))
         self.widget.add_class("stylelib-playground")
@@ -408,7 +412,6 @@ class StylePlayground:
         try:
             settings = self.settings()
             content, style = self.content.image(settings["size"]), self.style.image(settings["size"])
-            check_big_enough(content, [*settings["style_layers"], *settings["content_layers"]])
         except StylelibError as error:
             self.status.value = message(error, "error")
             return False
@@ -416,7 +419,7 @@ class StylePlayground:
         self._stop.clear()
         self._ask_overwrite(False)
         self.progress.max, self.progress.value = settings["steps"], 0
-        self.progress_text.value, self.status.value = "", message("running…")
+        self.progress_text.value, self.status.value, self.save_note.value = "", message("running…"), ""
         self.run_button.disabled, self.stop_button.disabled = True, False
         self._thread = threading.Thread(target=self._work, args=(content, style, settings), daemon=True)
         self._thread.start()

@@ -13,11 +13,6 @@ from stylelib.widgets import (TOP, TOP_CHOICE, FeatureExplorer, FeatureView, Ima
                               luminance_pair, with_content_colours)
 
 
-@pytest.fixture(scope="module")
-def model():
-    return sl.vgg(verbose=False)
-
-
 @pytest.fixture
 def playground(model, tmp_path):
     return StylePlayground(model=model, content=("content", "cat"), size=32, steps=4, path=str(tmp_path / "out.png"))
@@ -66,9 +61,10 @@ def test_feature_view_statistics_match_numpy():
 def test_explorer_follows_its_controls(model):
     explorer = FeatureExplorer(model=model, size=48, layer="relu1_1")
     assert len(explorer.channel.options) == 64 + 1 and explorer.channel.value == TOP_CHOICE
-    top_maps = explorer.maps.value
+    top_figure = explorer.figure.value
     explorer.channel.value = 5
-    assert explorer.maps.value != top_maps and "<td>5</td>" in explorer.stats.value
+    assert explorer.figure.value != top_figure
+    assert "channel</th><td style='padding:0 5px;text-align:right'>5</td></tr>" in explorer.stats.value
     image = sl.content("cat", 48)
     with torch.no_grad():
         expected = model(image, ["relu1_1"])["relu1_1"][0, 5]
@@ -80,9 +76,9 @@ def test_explorer_follows_its_controls(model):
     explorer.channel.value = 300
     explorer.layer.value = "conv2_1"  # 128 channels: 300 no longer exists
     assert len(explorer.channel.options) == 128 + 1 and explorer.channel.value == TOP_CHOICE
-    before = explorer.gram.value
+    before = explorer.figure.value
     explorer.picker.menu.value = ("style", "starry_night")
-    assert explorer.gram.value != before and explorer.note.value == ""
+    assert explorer.figure.value != before and explorer.note.value == ""
 
 
 # --- uploads --------------------------------------------------------------------------------------
@@ -121,7 +117,9 @@ def test_settings_follow_the_controls(playground):
 
     playground.layers["relu5_1"].value = True
     playground.content.menu.value = ("content", "golden_gate_fog")  # 32×15 px: four poolings leave nothing
-    assert playground.run() is False and "relu5_1 needs at least 16 px" in playground.status.value
+    assert playground.run() and playground.wait(timeout=60)  # stylize refuses it at once: a message, no traceback
+    assert "too thin" in playground.status.value and "stylelib-error" in playground.status.value
+    assert playground.result is None and not playground.run_button.disabled
     for box in playground.layers.values():
         box.value = False
     assert playground.run() is False and not playground.running
