@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from . import images, runtime
 from .errors import ImageError, SettingsError, StylelibError
 from .features import VGGFeatures, vgg
+from .anatomy import top_channels
 from .losses import gram_matrix
 from .transfer import DEFAULT_STYLE_WEIGHT, STYLE_LAYERS, stylize
 
@@ -135,10 +136,10 @@ class FeatureView:
 
     @property
     def channels(self) -> list[int]:
-        """The chosen channel, or the TOP channels with the largest energy G_ii = mean of F_i²."""
+        """The chosen channel, or the TOP channels with the highest mean activation (as in notebook 01)."""
         if self.channel != TOP_CHOICE:
             return [self.channel]
-        return self.gram.diagonal().topk(min(TOP, len(self.gram))).indices.tolist()
+        return [c for c, _ in top_channels(self.features[None], TOP)]
 
     def layer_stats(self) -> dict:
         n, h, w = self.features.shape
@@ -146,10 +147,10 @@ class FeatureView:
                 "max": float(self.features.max()), "zeros": float((self.features == 0).float().mean())}
 
     def channel_stats(self) -> list[dict]:
-        """Per shown channel: mean, std, max, share of zeros, energy G_cc and its rank (1 = strongest)."""
-        energy = self.gram.diagonal()
-        rank = torch.empty_like(energy, dtype=torch.long)
-        rank[energy.argsort(descending=True)] = torch.arange(1, len(energy) + 1)
+        """Per shown channel: mean, std, max, share of zeros, energy G_cc, and the rank of its mean (1 = highest)."""
+        energy, means = self.gram.diagonal(), self.features.mean(dim=(1, 2))
+        rank = torch.empty_like(means, dtype=torch.long)
+        rank[means.argsort(descending=True)] = torch.arange(1, len(means) + 1)
         rows = []
         for c in self.channels:
             f = self.features[c]
@@ -177,7 +178,7 @@ def explorer_png(view: FeatureView) -> bytes:
             ax.set_title(f"channel {c}", fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
-        left.suptitle(f"{view.layer}: the {len(channels)} channels with the largest energy $G_{{ii}}$\n"
+        left.suptitle(f"{view.layer}: the {len(channels)} channels with the highest mean activation\n"
                       "(each map scaled to its own range)", fontsize=10)
         left.supxlabel("x (position in the layer)", fontsize=9)
         left.supylabel("y (position in the layer)", fontsize=9)
@@ -203,7 +204,7 @@ def stats_html(view: FeatureView) -> str:
             f"mean {layer['mean']:.3g} · max {layer['max']:.3g} · zeros {layer['zeros']:.0%}")
     rows = view.channel_stats()
     lines = [("channel", "channel", str), ("mean", "mean", short), ("std", "std", short), ("max", "max", short),
-             ("zeros", "zeros", "{:.0%}".format), ("energy G<sub>ii</sub>", "energy", short), ("rank by energy", "rank", str)]
+             ("zeros", "zeros", "{:.0%}".format), ("energy G<sub>ii</sub>", "energy", short), ("rank by mean", "rank", str)]
     cell = "<td style='padding:0 5px;text-align:right'>"
     table = "".join(f"<tr><th style='text-align:left;padding:0 5px'>{label}</th>"
                     + "".join(f"{cell}{form(r[key])}</td>" for r in rows) + "</tr>" for label, key, form in lines)
