@@ -207,6 +207,8 @@ def test_notebook_07_widgets_in_jupyterlab(lab):
             playground.get_by_role("button", name="Run").click()
             progress_text = playground.locator(".stylelib-progress-text")
             wait_until(lambda: step_shown(progress_text.inner_text(), 1000) >= 2, 120, "two steps of the long run")
+            kernel = page.locator(".jp-StatusBar-TextItem", has_text="Python 3")
+            assert "| Idle" in kernel.inner_text()  # the run is in a thread: the kernel still takes requests
             playground.get_by_role("button", name="Stop").click()
             status.get_by_text("stopped after").wait_for(timeout=60 * SECOND)
             stopped_at = int(status.inner_text().split("stopped after ")[1].split()[0])
@@ -214,6 +216,21 @@ def test_notebook_07_widgets_in_jupyterlab(lab):
             wait_until(lambda: preview.get_attribute("src") != before, 30, "the best image after Stop")
             assert_no_errors(page)
             playground.screenshot(path=SCREENSHOTS / "playground_stopped.png")
+
+            # Uploads: a text file gives a message in the picker, a photo becomes the content image
+            def upload(name: str, data: bytes):
+                with page.expect_file_chooser() as chooser:
+                    playground.get_by_role("button", name="Upload").first.click()
+                chooser.value.set_files(files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
+
+            upload("notes.txt", b"not a picture")
+            playground.locator(".stylelib-error", has_text="notes.txt").wait_for()
+            photo = next((ROOT / "data" / "content").glob("cat.*"))
+            upload(photo.name, photo.read_bytes())
+            playground.locator(".stylelib-done", has_text=f"uploaded {photo.name}").wait_for()
+            chosen = playground.locator("select").first.evaluate("el => el.options[el.selectedIndex].text")
+            assert chosen.replace("\xa0", " ") == f"upload: {photo.name}"  # ipywidgets shows spaces as nbsp
+            assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
         except Exception:
             page.screenshot(path=SCREENSHOTS / "failure.png", full_page=True)
             raise
