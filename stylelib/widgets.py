@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 
 from . import images, runtime
 from .errors import ImageError, SettingsError, StylelibError
-from .features import VGGFeatures, vgg
 from .anatomy import top_channels
+from .features import VGGFeatures, vgg
 from .losses import gram_matrix
 from .transfer import DEFAULT_STYLE_WEIGHT, STYLE_LAYERS, stylize
 
@@ -79,8 +79,8 @@ class ImagePicker:
         self.upload.observe(self._on_upload, "value")
         self.menu.observe(lambda change: self._show_thumbnail(), "value")
         self._show_thumbnail()
-        self.widget = W.VBox([W.HBox([self.menu, self.upload]), W.HBox([W.HTML(layout=W.Layout(width="10em", flex="0 0 auto")),
-                                                                          self.thumbnail, self.note])])
+        indent = W.HTML(layout=W.Layout(width="10em", flex="0 0 auto"))  # thumbnail under the menu, not the label
+        self.widget = W.VBox([W.HBox([self.menu, self.upload]), W.HBox([indent, self.thumbnail, self.note])])
 
     def image(self, size: int) -> torch.Tensor:
         """The chosen image as a (1, 3, H, W) tensor with long side `size`."""
@@ -115,8 +115,10 @@ class ImagePicker:
             self.upload.value = ()  # so that the same file can be uploaded again
 
     def _show_thumbnail(self):
-        self.thumbnail.value = image_png(self.image(96))
-        self.note.value = ""
+        try:
+            self.thumbnail.value, self.note.value = image_png(self.image(96)), ""
+        except StylelibError as error:  # e.g. a damaged file in data/
+            self.note.value = message(error, "error")
 
 
 # --- feature explorer: logic ------------------------------------------------------------------
@@ -247,6 +249,11 @@ class FeatureExplorer:
         key = (self.picker.menu.value, self.layer.value)
         if self._features is None or self._features[0] != key:
             image = self.picker.image(self.size).to(next(self.model.parameters()).device)
+            need = self.model.min_side([self.layer.value])
+            if min(image.shape[-2:]) < need:
+                h, w = image.shape[-2:]
+                raise ImageError(f"the image is {w}×{h} px at size {self.size}: too thin for {self.layer.value}, "
+                                 f"which needs at least {need} px on each side")
             with torch.no_grad():
                 self._features = key, self.model(image, [self.layer.value])[self.layer.value][0].cpu()
         return self._features[1]

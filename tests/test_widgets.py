@@ -81,6 +81,16 @@ def test_explorer_follows_its_controls(model):
     assert explorer.figure.value != before and explorer.note.value == ""
 
 
+def test_explorer_says_when_an_image_is_too_thin_for_the_layer(model):
+    explorer = FeatureExplorer(model=model, size=48, layer="relu1_1")
+    explorer.picker.upload.value = upload("strip.png", png_bytes(np.full((3, 300, 3), 200, np.uint8)))
+    assert explorer.note.value == "" and explorer.view().features.shape[-2:] == (1, 48)  # 48×0.48 px → 1 row
+    figure = explorer.figure.value
+    explorer.layer.value = "relu3_1"  # two poolings: needs 4 px on each side
+    assert "too thin for relu3_1" in explorer.note.value and "stylelib-error" in explorer.note.value
+    assert explorer.figure.value == figure  # the last good figure stays
+
+
 # --- uploads --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, data", [("notes.txt", b"not a picture"), ("empty.png", b""),
