@@ -42,3 +42,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 	  elif command -v sudo >/dev/null; then sudo apt-get update && sudo apt-get install -y chromium; \
 	  else echo "tests/test_browser.py needs chromium: install it (Debian: apt-get install chromium)" >&2; exit 1; fi; }
+
+# stylelib against the tutorial-style baseline (bench/README.md); results in bench/out/
+bench: weights
+	$(PY) bench/run.py

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from . import images, runtime
+from . import images, runtime, speed
 from .errors import ImageError, ResourceError, SettingsError
 from .features import VGGFeatures, vgg
 from .losses import TV, content_loss, gram_matrix, range_penalty, style_loss
@@ -75,8 +75,8 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
         opt.zero_grad(set_to_none=True)
         terms = loss_fn(x)
         total = sum(terms.values())
-        values = {name: float(term.detach()) for name, term in terms.items()}
-        values["total"] = float(total.detach())
+        # one device-to-host copy per evaluation, not one per term
+        values = dict(zip([*terms, "total"], torch.stack([*terms.values(), total]).detach().tolist()))
         if not math.isfinite(values["total"]):
             raise FloatingPointError
         total.backward()
@@ -176,8 +176,10 @@ def stylize(content=None, style=None, *, size: int | None = None, steps: int | N
             style_targets = {k: gram_matrix(v) for k, v in model(style_image, style_layers).items()} if style_layers else {}
         weights = layer_weights if layer_weights is not None else {name: 1 / len(style_layers) for name in style_layers}
 
+        features = speed.feature_fn(model, dev)
+
         def loss_fn(x):
-            feats = model(x, [*content_layers, *style_layers])
+            feats = features(x, [*content_layers, *style_layers])
             terms = {}
             if content_layers:
                 terms["content"] = checked["content_weight"] * sum(

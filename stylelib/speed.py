@@ -1,0 +1,91 @@
+"""Speed switches for the optimization loop; each is on only where bench/ measured that it pays.
+
+- bf16 network: the convolutions run in bfloat16 (a bf16 copy of the weights, made once, instead
+  of autocast re-casting the frozen weights at every pass); the input normalisation before them
+  and the features after them stay fp32, so Gram matrices and losses are fp32. On by default on
+  CUDA GPUs with bf16 and on CPUs with native bf16 instructions (AVX512-BF16 or AMX), where it
+  cut the CPU time per evaluation by about a third; elsewhere bf16 is emulated and slower.
+- channels_last (NHWC) layout, which cuDNN's tensor-core convolutions prefer: on by default on
+  CUDA only (on the CPU, oneDNN reorders to its own layout anyway and it measured no gain).
+- TF32 needs no switch: PyTorch already runs cuDNN convolutions in TF32 on Ampere and newer GPUs
+  (`torch.backends.cudnn.allow_tf32` defaults to True), and matrix products (the Gram matrices)
+  stay in full fp32 on purpose.
+
+`with stylelib.speed.options(bf16=False):` gives the plain fp32 path, e.g. for exact comparisons.
+Measurements, and the ideas that did not pay (torch.compile among them), are in bench/README.md.
+"""
+import contextlib
+import copy
+import weakref
+
+import torch
+
+from .errors import SettingsError
+
+_OPTIONS = {"bf16": "auto", "channels_last": "auto"}
+_CHOICES = ("auto", True, False)
+_COPIES = weakref.WeakKeyDictionary()  # model -> {(bf16, channels_last, device): converted copy}
+
+
+@contextlib.contextmanager
+def options(**changes):
+    """Temporarily set `bf16` and/or `channels_last` to True, False or "auto" (the default)."""
+    for name, value in changes.items():
+        if name not in _OPTIONS:
+            raise SettingsError(f"unknown speed option {name!r}: choose from {', '.join(_OPTIONS)}")
+        if value not in _CHOICES:
+            raise SettingsError(f"speed option {name} must be True, False or 'auto', got {value!r}")
+    saved = dict(_OPTIONS)
+    _OPTIONS.update(changes)
+    try:
+        yield
+    finally:
+        _OPTIONS.update(saved)
+
+
+def native_bf16(device: torch.device) -> bool:
+    """True where bfloat16 convolutions run in hardware: CUDA with bf16, CPUs with AVX512-BF16/AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
+
+
+def settings(device: torch.device) -> dict:
+    """The switches in force on `device`: {"bf16": bool, "channels_last": bool}."""
+    bf16 = native_bf16(device) if _OPTIONS["bf16"] == "auto" else _OPTIONS["bf16"]
+    channels_last = device.type == "cuda" if _OPTIONS["channels_last"] == "auto" else _OPTIONS["channels_last"]
+    return {"bf16": bool(bf16), "channels_last": bool(channels_last)}
+
+
+def _converted(model, bf16: bool, channels_last: bool, device: torch.device):
+    """A copy of `model` whose conv stack is bf16 and/or channels_last, made once and cached."""
+    key = (bf16, channels_last, str(device))
+    copies = _COPIES.setdefault(model, {})
+    if key not in copies:
+        net = copy.deepcopy(model).to(device)
+        if channels_last:
+            net.body.to(memory_format=torch.channels_last)
+        if bf16:
+            net.body.to(torch.bfloat16)
+            first = next(iter(net.body.children()))  # the normalised fp32 input enters bf16 here
+            first.register_forward_pre_hook(lambda _, args: (args[0].to(torch.bfloat16),))
+        copies[key] = net
+    return copies[key]
+
+
+def feature_fn(model, device: torch.device):
+    """`model`'s forward for the optimization loop, `f(x, layers) -> {layer: fp32 features}`,
+    with the switches in force on `device` (on a converted copy; `model` itself is untouched)."""
+    use = settings(device)
+    if not (use["bf16"] or use["channels_last"]):
+        return model
+    net = _converted(model, use["bf16"], use["channels_last"], device)
+
+    def features(x, layers):
+        if use["channels_last"]:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return {name: value.float() for name, value in net(x, layers).items()}
+
+    return features

@@ -1,0 +1,43 @@
+"""The benchmark cannot rot: a tiny run of bench/run.py, and the baseline's objective checked
+against stylelib's (both start from the content photo, so evaluation 1 must give the same loss)."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import run as bench  # noqa: E402
+
+
+def test_smoke_run_writes_rows_table_and_plot(tmp_path):
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--sizes", "32", "--evals", "3",
+                           "--repeats", "1", "--device", "cpu", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    assert sorted(r["impl"] for r in rows) == ["baseline", "stylelib"]
+    for row in rows:
+        assert set(bench.ROW_KEYS) <= set(row)
+        assert (row["device"], row["size"], row["evals"]) == ("cpu", 32, 3)
+        assert row["ms_per_eval"] > 0 and row["peak_mem_mb"] >= 0
+        assert math.isfinite(row["style_loss"]) and math.isfinite(row["content_loss"])
+        assert row["style_loss"] > 0 and row["content_loss"] >= 0
+    first = {r["impl"]: r["loss_eval1"] for r in rows}
+    assert first["stylelib"] == pytest.approx(first["baseline"], rel=1e-2)  # stylelib may run in bf16
+    table = out.with_suffix(".md").read_text().splitlines()
+    assert table[0].startswith("| impl |") and len(table) == 4
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_baseline_minimises_the_same_objective_as_stylelib():
+    rows = bench.benchmark(["stylelib-fp32", "baseline"], [48], evals=2, repeats=1,
+                           device=torch.device("cpu"), log=lambda *_: None)
+    first = {r["impl"]: r["loss_eval1"] for r in rows}
+    assert first["baseline"] == pytest.approx(first["stylelib-fp32"], rel=1e-5)
+    assert first["baseline"] > 0
+

@@ -1,0 +1,47 @@
+"""The speed switches change how fast the loss is computed, not what it is."""
+import pytest
+import torch
+
+import stylelib as sl
+from stylelib import speed
+
+CPU = torch.device("cpu")
+LAYERS = ["relu1_1", "relu3_1", "relu4_2", "relu5_1"]
+
+
+def test_options_apply_inside_the_block_only():
+    before = speed.settings(CPU)
+    with speed.options(bf16=True, channels_last=True):
+        assert speed.settings(CPU) == {"bf16": True, "channels_last": True}
+        with speed.options(bf16=False):
+            assert speed.settings(CPU) == {"bf16": False, "channels_last": True}
+    assert speed.settings(CPU) == before
+
+
+@pytest.mark.parametrize("changes, match", [({"tf32": True}, "unknown speed option 'tf32'"),
+                                            ({"bf16": "yes"}, "True, False or 'auto'")])
+def test_bad_options_are_refused(changes, match):
+    with pytest.raises(sl.SettingsError, match=match):
+        with speed.options(**changes):
+            pass
+
+
+def test_plain_fp32_path_is_the_model_itself(model):
+    with speed.options(bf16=False, channels_last=False):
+        assert speed.feature_fn(model, CPU) is model
+
+
+@pytest.mark.parametrize("bf16, channels_last, tolerance", [(True, False, 0.03), (True, True, 0.03), (False, True, 1e-5)])
+def test_fast_features_and_gradients_match_fp32(model, bf16, channels_last, tolerance):
+    x = sl.content("cat", size=48).requires_grad_(True)
+    exact = model(x, LAYERS)
+    exact_grad, = torch.autograd.grad(sum(sl.gram_matrix(f).sum() for f in exact.values()), x)
+    with speed.options(bf16=bf16, channels_last=channels_last):
+        fast = speed.feature_fn(model, CPU)(x, LAYERS)
+    fast_grad, = torch.autograd.grad(sum(sl.gram_matrix(f).sum() for f in fast.values()), x)
+    for name in LAYERS:
+        assert fast[name].dtype == torch.float32
+        assert (fast[name] - exact[name]).norm() <= tolerance * exact[name].norm()
+    assert fast_grad.dtype == torch.float32
+    assert (fast_grad - exact_grad).norm() <= 2 * tolerance * exact_grad.norm()
+    assert all(p.dtype == torch.float32 and p.is_contiguous() for p in model.parameters())  # model untouched
