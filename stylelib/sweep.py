@@ -31,7 +31,7 @@ def stylize_sweep(content, style, style_weights, *, size: int | None = None, ste
     Returns a `Result` per weight, in order, each with its own best image and loss history (the
     times in `seconds` are those of the whole batch). Other settings are as in `stylize`.
     """
-    if isinstance(style_weights, (int, float)) or not list(style_weights):
+    if not isinstance(style_weights, (list, tuple)) or not style_weights:
         raise SettingsError(f"style_weights must be a non-empty list of numbers, got {style_weights!r}")
     weights = [number("style weight", w) for w in style_weights]
     size = runtime.pick(512, 128) if size is None else size

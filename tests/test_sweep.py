@@ -58,7 +58,7 @@ def test_lbfgs_on_a_batch_couples_the_images():
     assert (together - apart).abs().max() > 1e-2
 
 
-@pytest.mark.parametrize("weights", [[], 0.1, [0.1, -1.0], [float("nan")]])
+@pytest.mark.parametrize("weights", [[], 0.1, None, "0.1", [0.1, -1.0], [float("nan")]])
 def test_bad_weight_lists_are_refused(model, pair, weights):
     with pytest.raises(sl.SettingsError, match="style.weight"):
         stylize_sweep(*pair, weights, size=32, steps=2, model=model, progress=False)
