@@ -19,3 +19,12 @@ __all__ = [
     "describe", "device", "pick", "quick",
     "Result", "invert_features", "optimize", "stylize", "synthesize_texture",
 ]
+
+# controls (colour, multi-scale, presets) and fast feed-forward style transfer (issue 4)
+from . import color, fast, presets, pyramid  # noqa: E402
+from .color import luminance_transfer, match_colors  # noqa: E402
+from .presets import PRESETS, preset  # noqa: E402
+from .pyramid import largest_size, stylize_multiscale, time_limit  # noqa: E402
+
+__all__ += ["color", "fast", "presets", "pyramid", "luminance_transfer", "match_colors", "PRESETS", "preset",
+            "largest_size", "stylize_multiscale", "time_limit"]

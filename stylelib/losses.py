@@ -18,20 +18,39 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (h * w)
 
 
+def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    r"""Gram matrix of the positions inside `mask` only: $G_{ij} = \sum_k m_k^2 F_{ik} F_{jk} / \sum_k m_k^2$.
+
+    `mask` (H', W'), (1, H', W') or (B, 1, H', W') with values in [0, 1] is resized to the layer's
+    H × W by area averaging, so one painted mask serves every layer. Features outside the mask are
+    multiplied by 0 and so get no gradient; the division by the mask's area keeps the statistics
+    comparable to an unmasked Gram matrix (a mask of ones, or any constant, gives `gram_matrix`).
+    """
+    b, n, h, w = features.shape
+    mask = mask.to(features.dtype).reshape(-1, 1, *mask.shape[-2:])
+    if mask.shape[-2:] != (h, w):
+        mask = torch.nn.functional.interpolate(mask, size=(h, w), mode="area")
+    masked = (features * mask).reshape(b, n, h * w)
+    area = mask.pow(2).flatten(1).sum(1).clamp_min(1e-8).view(-1, 1, 1)
+    return masked @ masked.transpose(1, 2) / area
+
+
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     r"""Mean squared difference of feature maps: $\frac{1}{NM}\sum (F - P)^2$."""
     return (features - target).pow(2).mean()
 
 
-def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
-    r"""$\frac{1}{N^2}\sum_{ij} (G_{ij} - A_{ij})^2$ for one layer (mean over batch too)."""
-    return (gram_matrix(features) - target_gram).pow(2).mean()
+def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    r"""$\frac{1}{N^2}\sum_{ij} (G_{ij} - A_{ij})^2$ for one layer (mean over batch too); `mask`: see `masked_gram_matrix`."""
+    gram = gram_matrix(features) if mask is None else masked_gram_matrix(features, mask)
+    return (gram - target_gram).pow(2).mean()
 
 
-def style_loss(features: dict, target_grams: dict, layer_weights: dict | None = None) -> torch.Tensor:
+def style_loss(features: dict, target_grams: dict, layer_weights: dict | None = None,
+               mask: torch.Tensor | None = None) -> torch.Tensor:
     r"""$\sum_l w_l E_l$ over the layers in `target_grams`; equal weights $w_l = 1/L$ by default."""
     layer_weights = layer_weights or {name: 1 / len(target_grams) for name in target_grams}
-    return sum(w * style_layer_loss(features[name], target_grams[name]) for name, w in layer_weights.items())
+    return sum(w * style_layer_loss(features[name], target_grams[name], mask) for name, w in layer_weights.items())
 
 
 def _differences(image: torch.Tensor):

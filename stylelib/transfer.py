@@ -48,16 +48,17 @@ class Result:
         return self.history[term][-1]
 
 
-def make_optimizer(name: str, params, lr: float | None):
+def make_optimizer(name: str, params, lr: float | None, options: dict | None = None):
     choice("optimizer", name, OPTIMIZERS)
     lr = DEFAULT_LR[name] if lr is None else number("lr", lr, strict_low=True)
     if name == "lbfgs":  # one evaluation per step, history kept across steps
-        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=50)
-    return torch.optim.Adam(params, lr=lr)
+        return torch.optim.LBFGS(params, **{"lr": lr, "max_iter": 1, "history_size": 50, **(options or {})})
+    return torch.optim.Adam(params, lr=lr, **(options or {}))  # options: e.g. betas, eps of a recipe
 
 
 def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | None = None,
-             callback=None, every: int = 10, progress: bool = True, desc: str = "optimizing") -> Result:
+             callback=None, every: int = 10, progress: bool = True, desc: str = "optimizing",
+             optimizer_options: dict | None = None) -> Result:
     """Minimise sum(loss_fn(x).values()) over the pixels x, starting from `image`.
 
     `loss_fn(x)` returns a dict of named, already weighted terms. `callback(step, image, result)`
@@ -66,7 +67,7 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
     """
     steps = validate(steps=steps)["steps"]
     x = image.detach().clone().requires_grad_(True)
-    opt = make_optimizer(optimizer, [x], lr)
+    opt = make_optimizer(optimizer, [x], lr, optimizer_options)
     result = Result(image=image.detach().clone().clamp(0, 1))
     best, start = math.inf, time.perf_counter()
 
@@ -123,7 +124,11 @@ def _as_image(image, size: int, label: str, min_side: int) -> torch.Tensor:
 
 
 def initial_image(init: str, content_image, style_image, shape, seed: int | None) -> torch.Tensor:
-    """The starting point: the content photo, seeded noise around grey, or the style image resized."""
+    """The starting point: the content photo, seeded noise around grey, the style image resized,
+    or a given image tensor resized (e.g. a coarser result, for coarse-to-fine multi-scale)."""
+    if isinstance(init, torch.Tensor):
+        init = init.unsqueeze(0) if init.dim() == 3 else init
+        return images.resize_tensor(init.float(), shape[-2:]).clamp(0, 1)
     choice("init", init, INITS)
     if init == "content" and content_image is not None:
         return content_image.clone()
@@ -137,7 +142,8 @@ def stylize(content=None, style=None, *, size: int | None = None, steps: int | N
             content_weight: float = 1.0, style_weight: float | None = None, tv_weight: float = 0.0,
             tv: str = "isotropic", content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
             layer_weights: dict | None = None, optimizer: str = "lbfgs", lr: float | None = None,
-            init: str = "content", seed: int | None = 0, style_scale: float = 1.0,
+            init="content", seed: int | None = 0, style_scale: float = 1.0,
+            style_blend=None, style_masks=None, optimizer_options: dict | None = None,
             backbone: str = "auto", pooling: str = "max", model: VGGFeatures | None = None,
             device=None, callback=None, every: int = 10, progress: bool = True) -> Result:
     """Gatys et al. style transfer: match `content`'s features and `style`'s Gram matrices.
@@ -146,6 +152,10 @@ def stylize(content=None, style=None, *, size: int | None = None, steps: int | N
     it synthesises a texture (size taken from the style); without `style` it inverts the
     content features. Sizes are long sides in pixels; quick mode picks small defaults.
     `style_weight=None` takes the balanced default for the network's input convention.
+    `style` may be a list of images: their style terms are mixed with the weights `style_blend`
+    (normalised to sum 1; equal by default), and `style_masks` (one mask in [0, 1] per style, or
+    None for the whole image) confines each style to a region (see `losses.masked_gram_matrix`).
+    `init` may also be an image tensor; `optimizer_options` go to the optimizer (e.g. Adam's betas).
     """
     if content is None and style is None:
         raise SettingsError("give a content image, a style image, or both")
@@ -155,7 +165,10 @@ def stylize(content=None, style=None, *, size: int | None = None, steps: int | N
                        tv_weight=tv_weight, lr=lr, style_scale=style_scale, seed=seed, every=every)
     choice("TV variant", tv, TV)
     choice("optimizer", optimizer, OPTIMIZERS)
-    choice("init", init, INITS)
+    if not isinstance(init, torch.Tensor):
+        choice("init", init, INITS)
+    styles = list(style) if isinstance(style, (list, tuple)) else [] if style is None else [style]
+    blend, masks = _style_mix(len(styles), style_blend, style_masks)
     dev = runtime.device(device) if not isinstance(device, torch.device) else device
     model = (model or vgg(backbone, pooling, dev, verbose=False)).to(dev)
     if style_weight is None:
@@ -167,13 +180,15 @@ def stylize(content=None, style=None, *, size: int | None = None, steps: int | N
     min_side = model.min_side([*content_layers, *style_layers])
     try:
         content_image = _as_image(content, size, "content", min_side).to(dev) if content is not None else None
-        style_image = (_as_image(style, round(size * style_scale), "style", min_side).to(dev)
-                       if style is not None else None)
+        style_images = [_as_image(image, round(size * style_scale), "style", min_side).to(dev) for image in styles]
+        style_image = style_images[0] if style_images else None
         shape = content_image.shape if content_image is not None else (
             1, 3, *images.resize_tensor(style_image, size).shape[-2:])
         with torch.no_grad():
             content_targets = model(content_image, content_layers) if content_layers else {}
-            style_targets = {k: gram_matrix(v) for k, v in model(style_image, style_layers).items()} if style_layers else {}
+            style_targets = [{k: gram_matrix(v) for k, v in model(image, style_layers).items()}
+                             for image in style_images] if style_layers else []
+        masks = [None if m is None else m.to(dev) for m in masks]
         weights = layer_weights if layer_weights is not None else {name: 1 / len(style_layers) for name in style_layers}
 
         features = speed.feature_fn(model, dev)
@@ -185,20 +200,38 @@ def stylize(content=None, style=None, *, size: int | None = None, steps: int | N
                 terms["content"] = checked["content_weight"] * sum(
                     content_loss(feats[n], content_targets[n]) for n in content_layers)
             if style_layers:
-                terms["style"] = style_weight * style_loss(feats, style_targets, weights)
+                terms["style"] = style_weight * sum(share * style_loss(feats, targets, weights, mask) for share, targets, mask
+                                                    in zip(blend, style_targets, masks) if share)
             if tv_weight:
                 terms["tv"] = checked["tv_weight"] * TV[tv](x)
             terms["range"] = RANGE_WEIGHT * range_penalty(x)
             return terms
 
         start = initial_image(init, content_image, style_image, shape, seed).to(dev)
-        return optimize(start, loss_fn, steps, optimizer, lr, callback, every, progress)
+        return optimize(start, loss_fn, steps, optimizer, lr, callback, every, progress,
+                        optimizer_options=optimizer_options)
     except (torch.OutOfMemoryError, MemoryError):
         if dev.type == "cuda":
             torch.cuda.empty_cache()
         smaller = max(16, int(size / 2**0.5) // 16 * 16)
         raise ResourceError(f"out of memory on {dev} at size {size} px: try size {smaller} "
                             "(memory grows with the number of pixels), or multi-scale") from None
+
+
+def _style_mix(count: int, blend, masks):
+    """Checked blend weights (scaled to sum 1) and one mask (or None) per style."""
+    blend = [1.0] * count if blend is None else [number("style_blend weight", w) for w in blend]
+    masks = [None] * count if masks is None else list(masks)
+    if len(blend) != count or len(masks) != count:
+        raise SettingsError(f"got {count} style image(s) but {len(blend)} style_blend weight(s) and {len(masks)} mask(s)")
+    if count and sum(blend) == 0:
+        raise SettingsError("style_blend weights are all 0: give at least one positive weight")
+    for mask in masks:
+        if mask is not None and not (isinstance(mask, torch.Tensor) and mask.dim() >= 2 and mask.numel()
+                                     and 0 <= float(mask.min()) and float(mask.max()) <= 1):
+            raise SettingsError("each style mask must be a tensor (H, W) with values in [0, 1], or None")
+    total = sum(blend) or 1.0
+    return [w / total for w in blend], masks
 
 
 def synthesize_texture(style, **settings) -> Result:
