@@ -68,6 +68,12 @@ def luminance_transfer(content, style, size: int | None = None, style_scale: flo
     return result
 
 
+def chroma_shift(image: torch.Tensor, reference: torch.Tensor) -> float:
+    """Mean |ΔI| + |ΔQ| between two RGB images of one size: how far the colours moved (0 = same)."""
+    difference = rgb_to_yiq(image.float()) - rgb_to_yiq(reference.float())
+    return float(difference[:, 1:].abs().sum(1).mean())
+
+
 def _sqrtm(cov: torch.Tensor, inverse: bool = False) -> torch.Tensor:
     """Symmetric (inverse) square root of a covariance matrix via its eigen-decomposition."""
     values, vectors = torch.linalg.eigh(cov)

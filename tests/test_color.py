@@ -6,11 +6,6 @@ import stylelib as sl
 from stylelib import color
 
 
-@pytest.fixture(scope="module")
-def model():
-    return sl.vgg(verbose=False)
-
-
 def test_yiq_round_trip_and_grey_has_no_chroma():
     x = torch.rand(2, 3, 5, 7)
     assert torch.allclose(color.yiq_to_rgb(color.rgb_to_yiq(x)), x, atol=1e-5)
@@ -58,3 +53,13 @@ def test_histogram_matching_copies_each_channel_distribution():
 def test_unknown_matching_method_is_a_settings_error():
     with pytest.raises(sl.SettingsError, match="covariance"):
         color.match_colors(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), "lab")
+
+
+def test_chroma_shift_measures_colour_change_only():
+    x = torch.rand(1, 3, 6, 6)
+    assert color.chroma_shift(x, x) == 0
+    grey = x.mean(1, keepdim=True).repeat(1, 3, 1, 1)
+    brighter = (x + 0.1)  # adding the same amount to R, G, B changes Y only (I and Q rows sum to 0)
+    assert color.chroma_shift(brighter, x) < 1e-5
+    iq = color.rgb_to_yiq(x)[:, 1:]
+    assert color.chroma_shift(grey, x) == pytest.approx(float(iq.abs().sum(1).mean()), rel=1e-4)

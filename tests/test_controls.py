@@ -7,11 +7,6 @@ import stylelib as sl
 from stylelib.losses import gram_matrix, masked_gram_matrix, style_layer_loss, style_loss
 
 
-@pytest.fixture(scope="module")
-def model():
-    return sl.vgg(verbose=False)
-
-
 def _images(seed=0, size=(24, 32)):
     g = torch.Generator().manual_seed(seed)
     return [torch.rand(1, 3, *size, generator=g) for _ in range(3)]

@@ -9,11 +9,6 @@ import stylelib as sl
 from stylelib import fast
 
 
-@pytest.fixture(scope="module")
-def model():
-    return sl.vgg(verbose=False)
-
-
 @pytest.fixture
 def photos(tmp_path):
     """A folder of two small photos (one PNG, one JPEG in a subfolder) and a non-image file."""

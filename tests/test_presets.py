@@ -131,8 +131,7 @@ def test_size_dependent_presets_need_a_shape_and_other_conventions_rescale_beta(
     assert presets.preset("johnson2016").settings(tv)["style_weight"] == pytest.approx(5.0 * 1e2 / 1e-2)
 
 
-def test_a_preset_runs_with_its_optimizer_settings():
-    model = sl.vgg(verbose=False)
+def test_a_preset_runs_with_its_optimizer_settings(model):
     r = presets.preset("tensorflow_tutorial").run(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32),
                                                    model=model, size=32, steps=2, progress=False)
     assert set(r.history) == {"content", "style", "tv", "range", "total"} and r.steps == 2

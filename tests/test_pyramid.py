@@ -6,11 +6,6 @@ import stylelib as sl
 from stylelib import images, pyramid
 
 
-@pytest.fixture(scope="module")
-def model():
-    return sl.vgg(verbose=False)
-
-
 def test_pyramid_sizes():
     assert pyramid.pyramid_sizes(512, 3) == [128, 256, 512]
     assert pyramid.pyramid_sizes(300, 2, factor=1.5) == [200, 300]
