@@ -86,22 +86,15 @@ def _mse_gram_loss(x, style, layers, per_layer_weight, divide_by_nm):
     return total
 
 
-def test_pytorch_tutorial_conversion_matches_its_loss():
-    p = presets.preset("pytorch_tutorial")
-    settings = p.settings()
+@pytest.mark.parametrize("name, content_layer, beta", [("pytorch_tutorial", "conv2_2", 1e6),
+                                                       ("johnson2016", "relu3_3", 5.0)])
+def test_mse_of_normalised_gram_conversions_match_their_sources(name, content_layer, beta):
+    """PyTorch tutorial and fast-neural-style: Gram / (N·M), mean squared error, summed over layers, content MSE × 1."""
+    p = presets.preset(name)
     layers = [*p.content_layers, *p.style_layers]
     x, target, style = (_features(32, 32, layers, s) for s in (3, 4, 5))
-    tutorial = 1 * F.mse_loss(x["conv2_2"], target["conv2_2"]) + _mse_gram_loss(x, style, p.style_layers, 1e6, True)
-    assert float(tutorial) == pytest.approx(float(_ours(settings, x, target, style)), rel=1e-9)
-
-
-def test_johnson_conversion_matches_its_reference_loss():
-    p = presets.preset("johnson2016")
-    settings = p.settings()
-    layers = [*p.content_layers, *p.style_layers]
-    x, target, style = (_features(32, 32, layers, s) for s in (6, 7, 8))
-    reference = 1.0 * F.mse_loss(x["relu3_3"], target["relu3_3"]) + _mse_gram_loss(x, style, p.style_layers, 5.0, True)
-    assert float(reference) == pytest.approx(float(_ours(settings, x, target, style)), rel=1e-9)
+    source = F.mse_loss(x[content_layer], target[content_layer]) + _mse_gram_loss(x, style, p.style_layers, beta, True)
+    assert float(source) == pytest.approx(float(_ours(p.settings(), x, target, style)), rel=1e-9)
 
 
 def test_tensorflow_conversion_matches_its_loss():
