@@ -2,6 +2,8 @@
 import math
 
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
 import torch
 
 from .images import to_pil
@@ -64,12 +66,25 @@ def show_feature_maps(features: torch.Tensor, title: str, channels=None, columns
 
 
 def show_heatmaps(matrices: dict, title: str, xlabel: str = "channel j", ylabel: str = "channel i",
-                  width: float = 3.6, cmap: str = "viridis"):
-    """Matrices (e.g. Gram matrices) side by side, each with its own colour bar."""
+                  width: float = 3.6, cmap: str = "viridis", log: bool = False, ticks=None):
+    """Matrices (e.g. Gram matrices) side by side, each with its own colour bar.
+
+    `log=True` uses a logarithmic colour scale (spanning 10^4 below the maximum), so that a few
+    large entries do not hide the rest; `ticks` labels the rows and columns (e.g. channel numbers)."""
     fig, axes = plt.subplots(1, len(matrices), figsize=(width * len(matrices), width), squeeze=False)
     for ax, (caption, matrix) in zip(axes.flat, matrices.items()):
         matrix = matrix.detach().float().cpu().squeeze().numpy()
-        shown = ax.imshow(matrix, cmap=cmap)
+        norm = LogNorm(vmin=matrix.max() * 1e-4, vmax=matrix.max(), clip=True) if log else None
+        shown = ax.imshow(matrix, cmap=cmap, norm=norm)
+        if max(matrix.shape) <= 8:  # small enough to read: print every value in its cell
+            for (i, j), value in np.ndenumerate(matrix):
+                ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=9)
+            ax.set_xticks(range(matrix.shape[1]))
+            ax.set_yticks(range(matrix.shape[0]))
+        if ticks is not None:
+            step = max(1, len(ticks) // 8)
+            ax.set_xticks(range(0, len(ticks), step), [str(t) for t in ticks][::step], fontsize=7)
+            ax.set_yticks(range(0, len(ticks), step), [str(t) for t in ticks][::step], fontsize=7)
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
         ax.set_title(caption, fontsize=10)
         ax.set_xlabel(xlabel)
@@ -87,11 +102,13 @@ def plot_series(series: dict, title: str, xlabel: str, ylabel: str, x=None, log:
         xs = list(range(1, len(values) + 1)) if x is None else list(x)[: len(values)]
         ax.plot(xs, values, label=label, marker=marker)
     ax.set_yscale("log" if log else "linear")
-    ax.set_xscale("symlog" if logx else "linear", **({"linthresh": min(v for v in x if v > 0)} if logx else {}))
+    if logx:  # symmetric log keeps a weight of 0 on the axis
+        ax.set_xscale("symlog", linthresh=min(v for v in x if v > 0))
+        ax.set_xlim(left=min(x))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + (" (log scale)" if log else ""))
     ax.set_title(title)
     if len(series) > 1:
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

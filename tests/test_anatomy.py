@@ -173,7 +173,7 @@ def test_tv_denoise_removes_noise_from_a_flat_shape():
     assert anatomy.psnr(denoised, clean + 0.1) > anatomy.psnr(noisy, clean + 0.1) + 4  # at least 4 dB better
     untouched = anatomy.tv_denoise(noisy, 0.0, steps=10).image
     assert anatomy.psnr(untouched, noisy) > 50
-    with pytest.raises(sl.SettingsError, match="TV variant"):
+    with pytest.raises(sl.SettingsError, match="unknown tv"):
         anatomy.tv_denoise(noisy, 0.1, tv="l3")
     with pytest.raises(sl.SettingsError, match="weight"):
         anatomy.tv_denoise(noisy, -1.0)
