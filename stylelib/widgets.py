@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from . import images, runtime
 from .errors import ImageError, SettingsError, StylelibError
 from .anatomy import top_channels
+from .color import luminance_transfer, rgb_to_yiq, yiq_to_rgb
 from .features import VGGFeatures, vgg
 from .losses import gram_matrix
 from .transfer import DEFAULT_STYLE_WEIGHT, STYLE_LAYERS, stylize
@@ -285,27 +286,10 @@ class FeatureExplorer:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-# --- colour preservation (luminance-only transfer, Gatys et al. 2016b) ------------------------
-
-RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
-
-
-def _yiq(image: torch.Tensor) -> torch.Tensor:
-    return torch.einsum("ij,bjhw->bihw", RGB_TO_YIQ.to(image), image)
-
-
-def luminance_pair(content: torch.Tensor, style: torch.Tensor):
-    """Grey versions of both images; the style's luminance gets the content's mean and spread."""
-    y_content, y_style = _yiq(content)[:, :1], _yiq(style)[:, :1]
-    y_style = (y_style - y_style.mean()) / y_style.std().clamp_min(1e-6) * y_content.std() + y_content.mean()
-    return y_content.expand(-1, 3, -1, -1).clone(), y_style.clamp(0, 1).expand(-1, 3, -1, -1).clone()
-
-
 def with_content_colours(image: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """The luminance of a grey `image` with the chroma (I, Q) of `content`, back in RGB."""
-    yiq = _yiq(content)
-    yiq[:, :1] = image.mean(1, keepdim=True)
-    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(RGB_TO_YIQ).to(image), yiq).clamp(0, 1)
+    """A live preview of a luminance-only run in colour: its luminance Y, the content's chroma I, Q
+    (what `color.luminance_transfer` does to the final image)."""
+    return yiq_to_rgb(torch.cat([rgb_to_yiq(image)[:, :1], rgb_to_yiq(content)[:, 1:]], 1)).clamp(0, 1)
 
 
 # --- style playground -------------------------------------------------------------------------
@@ -460,10 +444,9 @@ class StylePlayground:
             return self._stop.is_set()
 
         try:
-            source, target = luminance_pair(content, style) if keep_colours else (content, style)
-            result = stylize(source, target, model=self.model, callback=on_step, every=1, progress=False, **settings)
-            result.image = colour(result.image)
-            self.result = result
+            method = luminance_transfer if keep_colours else stylize  # the former puts the colours back itself
+            self.result = result = method(content, style, model=self.model, callback=on_step, every=1, progress=False,
+                                          **settings)
             self.preview.value, self.curves.value = image_png(result.image), losses_png(result.history, steps)
             self.status.value = self._summary(result, steps, time.perf_counter() - start)
         except StylelibError as error:
