@@ -11,7 +11,7 @@ Two ways:
 """
 import torch
 
-from . import images
+from . import images, runtime
 from .errors import SettingsError
 from .transfer import stylize
 
@@ -55,7 +55,6 @@ def luminance_transfer(content, style, size: int | None = None, style_scale: flo
     """Stylise the luminance only and keep the content's chroma: returns `stylize`'s Result,
     with `image` recombined in colour. The style's luminance is first shifted and scaled to
     the content's mean and standard deviation so that only texture, not brightness, transfers."""
-    from . import runtime
     size = runtime.pick(512, 128) if size is None else size
     content = as_image(content, size)
     style = as_image(style, round(size * style_scale))

@@ -18,11 +18,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import images, runtime
+from .color import as_image
 from .errors import ImageError, SettingsError, WeightsError
 from .features import vgg
 from .losses import TV, content_loss, gram_matrix, style_loss
 from .presets import JOHNSON_2016
-from .color import as_image
 from .settings import MAX_STEPS, number, whole
 
 NORMS = ("instance", "batch", "none")

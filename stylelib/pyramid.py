@@ -11,9 +11,9 @@ import os
 import torch
 
 from . import runtime
+from .color import as_image
 from .errors import SettingsError
 from .losses import gram_matrix
-from .color import as_image
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Result, stylize
 
 
