@@ -212,8 +212,9 @@ def measure(impl, problem, evals, model) -> dict:
     }
 
 
-def benchmark(impls, sizes, evals, repeats, device, log=print) -> list[dict]:
-    """Interleaved runs (the order flips every repeat); one row per impl and size, medians over repeats."""
+def benchmark(impls, sizes, evals, repeats, device, log=print, done=None) -> list[dict]:
+    """Interleaved runs (the order flips every repeat); one row per impl and size, medians over
+    repeats. `done(rows)` gets the rows so far after each size (long runs keep partial results)."""
     model = sl.vgg(device=device, verbose=False)
     runs = {}
     for size in sizes:
@@ -225,17 +226,24 @@ def benchmark(impls, sizes, evals, repeats, device, log=print) -> list[dict]:
                 log(f"{impl:>22} {size:>5}px  repeat {repeat + 1}/{repeats}: {run['ms_per_eval']:8.1f} ms/eval "
                     f"(cpu {run['cpu_ms_per_eval']:.1f}), peak {run['peak_mem_mb']:.0f} MB, "
                     f"style {run['style_loss']:.4g}, content {run['content_loss']:.4g}")
+        if done:
+            done(summarize(runs, evals, device))
+    return summarize(runs, evals, device)
+
+
+def summarize(runs, evals, device) -> list[dict]:
+    """One row per (impl, size): medians over its repeats, losses of its last run."""
     rows = []
-    for (impl, size), done in runs.items():
+    for (impl, size), repeats in runs.items():
         rows.append({
             "impl": impl, "device": str(device), "size": size, "evals": evals,
-            "ms_per_eval": statistics.median(r["ms_per_eval"] for r in done),
-            "peak_mem_mb": max(r["peak_mem_mb"] for r in done),
-            "style_loss": done[-1]["style_loss"], "content_loss": done[-1]["content_loss"],
-            "cpu_ms_per_eval": statistics.median(r["cpu_ms_per_eval"] for r in done),
-            "first_eval_ms": statistics.median(r["first_eval_ms"] for r in done),
-            "loss_eval1": done[-1]["loss_eval1"],
-            "ms_per_eval_runs": [round(r["ms_per_eval"], 2) for r in done],
+            "ms_per_eval": statistics.median(r["ms_per_eval"] for r in repeats),
+            "peak_mem_mb": statistics.median(r["peak_mem_mb"] for r in repeats),
+            "style_loss": repeats[-1]["style_loss"], "content_loss": repeats[-1]["content_loss"],
+            "cpu_ms_per_eval": statistics.median(r["cpu_ms_per_eval"] for r in repeats),
+            "first_eval_ms": statistics.median(r["first_eval_ms"] for r in repeats),
+            "loss_eval1": repeats[-1]["loss_eval1"],
+            "ms_per_eval_runs": [round(r["ms_per_eval"], 2) for r in repeats],
             "speed": speed.settings(device) if impl == "stylelib" else None,
         })
     return rows
@@ -278,6 +286,13 @@ def plot(rows, path: Path) -> None:
     plt.close(fig)
 
 
+def write(rows, out: Path) -> None:
+    """The JSON rows, the Markdown table (.md) and the plot (.png) side by side."""
+    out.write_text(json.dumps(rows, indent=1) + "\n")
+    out.with_suffix(".md").write_text(table(rows))
+    plot(rows, out.with_suffix(".png"))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="square image sizes in px")
@@ -296,10 +311,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"device {device}, {torch.get_num_threads()} threads, stylelib switches {speed.settings(device)}")
-    rows = benchmark(args.impls, args.sizes, args.evals, args.repeats, device)
-    out.write_text(json.dumps(rows, indent=1) + "\n")
-    out.with_suffix(".md").write_text(table(rows))
-    plot(rows, out.with_suffix(".png"))
+    rows = benchmark(args.impls, args.sizes, args.evals, args.repeats, device, done=lambda rows: write(rows, out))
     print(table(rows))
     print(f"wrote {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')}")
     return 0
