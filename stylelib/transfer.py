@@ -51,8 +51,12 @@ class Result:
 def make_optimizer(name: str, params, lr: float | None, options: dict | None = None):
     choice("optimizer", name, OPTIMIZERS)
     lr = DEFAULT_LR[name] if lr is None else number("lr", lr, strict_low=True)
-    if name == "lbfgs":  # one evaluation per step, history kept across steps
-        return torch.optim.LBFGS(params, **{"lr": lr, "max_iter": 1, "history_size": 50, **(options or {})})
+    if name == "lbfgs":
+        # One evaluation per step, history kept across steps. The run ends after `steps`, not when
+        # gradients get small: losses here are means over pixels, so per-pixel gradients can fall
+        # below L-BFGS's default tolerances (1e-7) long before the picture stops improving.
+        defaults = {"lr": lr, "max_iter": 1, "history_size": 50, "tolerance_grad": 0.0, "tolerance_change": 0.0}
+        return torch.optim.LBFGS(params, **{**defaults, **(options or {})})
     return torch.optim.Adam(params, lr=lr, **(options or {}))  # options: e.g. betas, eps of a recipe
 
 
