@@ -16,8 +16,8 @@ def test_stylize_defaults_shrink_in_quick_mode(monkeypatch, model):
     monkeypatch.setenv("STYLELIB_QUICK", "1")
     planned = []
     real_optimize = sl.transfer.optimize
-    monkeypatch.setattr(sl.transfer, "optimize", lambda image, loss_fn, steps, *args: planned.append(steps)
-                        or real_optimize(image, loss_fn, 1, *args))  # plan the default steps, run one
+    monkeypatch.setattr(sl.transfer, "optimize", lambda image, loss_fn, steps, *args, **kwargs: planned.append(steps)
+                        or real_optimize(image, loss_fn, 1, *args, **kwargs))  # plan the default steps, run one
     result = sl.stylize(sl.content("cat"), sl.style("starry_night"), model=model, progress=False)
     assert (planned[0], max(result.image.shape[-2:])) == (30, 128)
 
