@@ -134,6 +134,7 @@ IMPLS = {
     "baseline": run_baseline,
     # ablations: one switch at a time, for bench/README.md
     "stylelib-fp32": with_options(bf16=False, channels_last=False),
+    "stylelib-bf16": with_options(bf16=True, channels_last=False),
     "stylelib-fp32-cl": with_options(bf16=False, channels_last=True),
     "stylelib-bf16-cl": with_options(bf16=True, channels_last=True),
     "stylelib-full-network": variant(FullNetwork),
