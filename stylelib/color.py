@@ -11,8 +11,9 @@ Two ways:
 """
 import torch
 
-from . import images, runtime
+from . import runtime
 from .errors import SettingsError
+from .images import as_image
 from .transfer import stylize
 
 # NTSC YIQ: Y is luminance, I and Q are the two chroma axes. The inverse is computed, not typed.
@@ -21,15 +22,6 @@ RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
                            [0.211456, -0.522591, 0.311135]])
 YIQ_TO_RGB = torch.linalg.inv(RGB_TO_YIQ.double()).float()
 MATCH_METHODS = ("covariance", "histogram")
-
-
-def as_image(image, size: int | None = None) -> torch.Tensor:
-    """A (1, 3, H, W) tensor from a tensor, file path or data/ name; long side `size` when given.
-    (Shared by the controls and fast modules, which take images in every form `stylize` takes.)"""
-    if isinstance(image, torch.Tensor):
-        image = image.unsqueeze(0) if image.dim() == 3 else image
-        return image if size is None or max(image.shape[-2:]) == size else images.resize_tensor(image, size)
-    return images.load_image(image, size)
 
 
 def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import images, runtime
-from .color import as_image
+from .images import as_image
 from .errors import ImageError, SettingsError, WeightsError
 from .features import vgg
 from .losses import TV, content_loss, gram_matrix, style_loss

@@ -134,6 +134,15 @@ def load_image(path, size: int | None = None) -> torch.Tensor:
     return to_tensor(img)
 
 
+def as_image(image, size: int | None = None) -> torch.Tensor:
+    """A (1, 3, H, W) tensor from a tensor, file path or data/ name; long side `size` when given.
+    Every function that takes an image accepts these three forms through here."""
+    if isinstance(image, torch.Tensor):
+        image = image.unsqueeze(0) if image.dim() == 3 else image
+        return image if size is None or max(image.shape[-2:]) == size else resize_tensor(image, size)
+    return load_image(image, size)
+
+
 # --- conversion --------------------------------------------------------------------------------
 
 def to_tensor(img: Image.Image) -> torch.Tensor:

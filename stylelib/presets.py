@@ -15,7 +15,7 @@ this library's calibrated defaults (`transfer.DEFAULT_STYLE_WEIGHT`); other weig
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .color import as_image
+from .images import as_image
 from .errors import SettingsError
 from .transfer import DEFAULT_STYLE_WEIGHT, stylize
 

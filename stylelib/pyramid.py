@@ -11,7 +11,7 @@ import os
 import torch
 
 from . import runtime
-from .color import as_image
+from .images import as_image
 from .errors import SettingsError
 from .losses import gram_matrix
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Result, stylize

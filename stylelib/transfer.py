@@ -114,12 +114,9 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
 
 
 def _as_image(image, size: int, label: str, min_side: int) -> torch.Tensor:
-    """A (1, 3, H, W) tensor from a tensor, path or data/ name, resized to long side `size`."""
-    if isinstance(image, torch.Tensor):
-        image = image.unsqueeze(0) if image.dim() == 3 else image
-        image = image if max(image.shape[-2:]) == size else images.resize_tensor(image, size)
-    else:
-        label, image = str(image), images.load_image(image, size)
+    """`images.as_image`, refusing an image too thin for the chosen layers (named by `label` or its path)."""
+    label = label if isinstance(image, torch.Tensor) else str(image)
+    image = images.as_image(image, size)
     if min(image.shape[-2:]) < min_side:
         h, w = image.shape[-2:]
         raise ImageError(f"{label} is {w}×{h} px at size {size}: too thin for the chosen layers, which need "

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from PIL import Image
 
 import stylelib as sl
-from stylelib import images, settings, weights
+from stylelib import settings, weights
 from stylelib.errors import StylelibError
 
 

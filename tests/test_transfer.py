@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import stylelib as sl
-from stylelib import images, transfer
+from stylelib import images
 
 
 def _corr(a, b):
