@@ -18,7 +18,6 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import images, runtime
-from .images import as_image
 from .errors import ImageError, SettingsError, WeightsError
 from .features import vgg
 from .losses import TV, content_loss, gram_matrix, style_loss
@@ -225,7 +224,7 @@ def train(style, folder=None, *, steps: int | None = None, batch_size: int | Non
         training.history, training.seconds = state["history"], state["seconds"]
 
     with torch.no_grad():
-        style_image = as_image(style, round(size * style_scale)).to(dev)
+        style_image = images.as_image(style, round(size * style_scale)).to(dev)
         targets = {k: gram_matrix(v) for k, v in model(style_image, style_layers).items()}
     weights = recipe["layer_weights"]
     offset = training.seconds[-1] if training.seconds else 0.0
@@ -276,7 +275,7 @@ def apply(net: TransformerNet, image, size: int | None = None) -> torch.Tensor:
     """Stylise one image (tensor, path or data/ name) with a trained network, in eval mode."""
     net.eval()
     device = next(net.parameters()).device
-    return net(as_image(image, size).to(device)).cpu()
+    return net(images.as_image(image, size).to(device)).cpu()
 
 
 def ms_per_image(net: TransformerNet, image: torch.Tensor, repeats: int = 5) -> float:

@@ -15,8 +15,8 @@ this library's calibrated defaults (`transfer.DEFAULT_STYLE_WEIGHT`); other weig
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .images import as_image
 from .errors import SettingsError
+from .images import as_image
 from .transfer import DEFAULT_STYLE_WEIGHT, stylize
 
 CHANNELS = {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}  # N of conv/relu block k

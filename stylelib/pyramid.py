@@ -2,17 +2,18 @@
 
 At a small size the network's receptive fields cover a large part of the picture, so the coarse
 level settles the large-scale arrangement of strokes cheaply; each finer level then only adds
-detail, starting from the upsampled coarser result instead of from the photo. The same total time
-gives a lower full-size loss than single-scale, and sizes become reachable whose single-scale run
-would take too long.
+detail, starting from the upsampled coarser result instead of from the photo, and sizes become
+reachable whose single-scale run would take too long. Whether it also reaches a lower full-size loss
+in the same time depends on giving each level enough steps: notebook 05 measures it (in quick mode,
+with very short levels, single-scale won).
 """
 import os
 
 import torch
 
 from . import runtime
-from .images import as_image
 from .errors import SettingsError
+from .images import as_image
 from .losses import gram_matrix
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Result, stylize
 

@@ -231,7 +231,7 @@ def _style_mix(count: int, blend, masks):
         if mask is not None and not (isinstance(mask, torch.Tensor) and mask.dim() >= 2 and mask.numel()
                                      and 0 <= float(mask.min()) and float(mask.max()) <= 1):
             raise SettingsError("each style mask must be a tensor (H, W) with values in [0, 1], or None")
-    total = sum(blend) or 1.0
+    total = sum(blend)
     return [w / total for w in blend], masks
 
 
