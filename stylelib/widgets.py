@@ -2,7 +2,9 @@
 
 Each UI keeps its logic in plain methods and functions (what to compute, what to show, when to
 stop, whether a file may be written) so tests drive it without a browser; the controls only call
-them. Figures are drawn with matplotlib's object API straight into PNG bytes: that is safe from the
+them. Building the controls, wiring their events and laying them out are separate steps, and the
+playground's run goes through a `BackgroundRun` (a thread and a stop flag) so the kernel stays free.
+Figures are drawn with matplotlib's object API straight into PNG bytes: that is safe from the
 playground's background thread, where pyplot is not. Every problem a user can cause (a file that
 is not an image, no style layer ticked, an existing output file) becomes a message in the widget.
 """
@@ -168,36 +170,51 @@ def explorer_png(view: FeatureView) -> bytes:
     left, right = fig.subfigures(1, 2, width_ratios=[1.25, 1])
     channels = view.channels
     if len(channels) == 1:
-        ax = left.add_subplot()
-        shown = ax.imshow(view.features[channels[0]].numpy(), cmap="magma")
-        left.colorbar(shown, ax=ax, label="activation")
-        ax.set_title(f"{view.layer}, channel {channels[0]}")
-        ax.set_xlabel("x (position in the layer)")
-        ax.set_ylabel("y (position in the layer)")
+        draw_one_channel(left, view, channels[0])
     else:
-        side = int(len(channels) ** 0.5 + 0.999)
-        for ax, c in zip(left.subplots(side, side).flat, channels):
-            ax.imshow(view.features[c].numpy(), cmap="magma")
-            ax.set_title(f"channel {c}", fontsize=8)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        left.suptitle(f"{view.layer}: the {len(channels)} channels with the highest mean activation\n"
-                      "(each map scaled to its own range)", fontsize=10)
-        left.supxlabel("x (position in the layer)", fontsize=9)
-        left.supylabel("y (position in the layer)", fontsize=9)
-    ax = right.add_subplot()
+        draw_top_channels(left, view, channels)
+    draw_gram(right, view)
+    return figure_png(fig)
+
+
+def draw_one_channel(panel, view: FeatureView, channel: int):
+    """One map, large, with a colour bar: the actual activation values are readable."""
+    ax = panel.add_subplot()
+    shown = ax.imshow(view.features[channel].numpy(), cmap="magma")
+    panel.colorbar(shown, ax=ax, label="activation")
+    ax.set_title(f"{view.layer}, channel {channel}")
+    ax.set_xlabel("x (position in the layer)")
+    ax.set_ylabel("y (position in the layer)")
+
+
+def draw_top_channels(panel, view: FeatureView, channels: list[int]):
+    """A grid of small maps without a shared scale: each shows where its own channel fires."""
+    side = int(len(channels) ** 0.5 + 0.999)
+    for ax, c in zip(panel.subplots(side, side).flat, channels):
+        ax.imshow(view.features[c].numpy(), cmap="magma")
+        ax.set_title(f"channel {c}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    panel.suptitle(f"{view.layer}: the {len(channels)} channels with the highest mean activation\n"
+                   "(each map scaled to its own range)", fontsize=10)
+    panel.supxlabel("x (position in the layer)", fontsize=9)
+    panel.supylabel("y (position in the layer)", fontsize=9)
+
+
+def draw_gram(panel, view: FeatureView):
+    """The layer's Gram matrix, the chosen channel's row and column marked in red."""
+    ax = panel.add_subplot()
     gram = view.gram.numpy()
     low, high = np.percentile(gram, [1, 99])  # a few huge entries would leave the rest one dark colour
     shown = ax.imshow(gram, cmap="viridis", vmin=min(low, 0), vmax=high)
-    right.colorbar(shown, ax=ax, extend="max", label=r"$G_{ij}$ (colours clipped at the 99th percentile)")
-    if view.channel != TOP_CHOICE:  # mark the chosen channel's row and column
+    panel.colorbar(shown, ax=ax, extend="max", label=r"$G_{ij}$ (colours clipped at the 99th percentile)")
+    if view.channel != TOP_CHOICE:
         for line in (ax.axhline, ax.axvline):
             line(view.channel, color="red", linewidth=0.8)
     n = len(view.gram)
     ax.set_title(f"Gram matrix of {view.layer} ({n}×{n})")
     ax.set_xlabel("channel j")
     ax.set_ylabel("channel i")
-    return figure_png(fig)
 
 
 def stats_html(view: FeatureView) -> str:
@@ -228,22 +245,34 @@ class FeatureExplorer:
                  image: tuple[str, str] = ("content", "cat")):
         self.model = model or vgg(verbose=False)
         self.size = runtime.pick(256, 128) if size is None else size
+        self._features, self._quiet = None, False
+        self._build(image, layer)
+        self._wire()
+        self.refresh()
+        self.widget = self._layout()
+
+    def _build(self, image: tuple[str, str], layer: str):
+        """The three choices (image, layer, channel) and the places the results go."""
         self.picker = ImagePicker("Image", default=image)
         self.layer = W.Dropdown(options=self.model.names, value=self.model.check_layers(layer)[0],
                                 description="Layer", style=LABELS, layout=W.Layout(width="330px"))
         self.channel = W.Dropdown(description="Channel", style=LABELS, layout=W.Layout(width="330px"))
         self.figure = W.Image(format="png", layout=W.Layout(width="840px"))
-        self.figure.add_class("stylelib-maps")
+        self.figure.add_class("stylelib-maps")  # for the browser test to find it by
         self.stats, self.note = W.HTML(), W.HTML()
-        self._features, self._quiet = None, False
+
+    def _wire(self):
+        """Every choice redraws at once, except the channel menu while `_match_channels` refills it."""
         self.picker.menu.observe(lambda change: self.refresh(), "value")
         self.layer.observe(lambda change: self.refresh(), "value")
         self.channel.observe(lambda change: self._quiet or self.refresh(), "value")
-        self.refresh()
-        self.widget = W.VBox([W.HTML("<h3>Feature explorer</h3>"), self.picker.widget, self.layer, self.channel,
-                              self.note, self.figure, self.stats],
-                             layout=W.Layout(border="1px solid #ddd", padding="6px"))
-        self.widget.add_class("stylelib-explorer")
+
+    def _layout(self) -> W.VBox:
+        """The choices above the figure and its numbers."""
+        widget = W.VBox([W.HTML("<h3>Feature explorer</h3>"), self.picker.widget, self.layer, self.channel,
+                         self.note, self.figure, self.stats], layout=W.Layout(border="1px solid #ddd", padding="6px"))
+        widget.add_class("stylelib-explorer")
+        return widget
 
     def features(self) -> torch.Tensor:
         """(N, H, W) features of the chosen image at the chosen layer, computed once per choice."""
@@ -312,6 +341,64 @@ def losses_png(history: dict, steps: int) -> bytes:
     return figure_png(fig)
 
 
+def default_style_weight(model: VGGFeatures) -> float:
+    """stylize's own default β for the model's pixel convention: the slider starts where a plain call runs."""
+    return DEFAULT_STYLE_WEIGHT[model.normalize.convention]
+
+
+def log_slider(description: str, value: float, low: int, high: int) -> W.FloatLogSlider:
+    """A weight from 10**low to 10**high in quarter decades: weights matter by their order of magnitude."""
+    return W.FloatLogSlider(value=value, base=10, min=low, max=high, step=0.25, description=description,
+                            readout_format=".1e", style=LABELS, layout=wide())
+
+
+def row_label(text: str) -> W.Label:
+    """A label as wide as the sliders' descriptions, so that a row of checkboxes or buttons lines up with them."""
+    return W.Label(text, layout=W.Layout(width="10em", flex="0 0 auto"))
+
+
+class BackgroundRun:
+    """One job at a time in a daemon thread, with a stop flag that the job polls.
+
+    While the job runs the kernel stays idle, so a Stop click (or any cell) is handled at once; the job
+    ends itself when it sees `stopping`, which is how a run keeps its best image instead of being killed.
+    """
+
+    def __init__(self):
+        self._thread, self._stop = None, threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether `stop()` was called since the job started."""
+        return self._stop.is_set()
+
+    def start(self, job, *args) -> bool:
+        """Call `job(*args)` in a new thread; False while the last job still runs."""
+        if self.running:
+            return False
+        self._stop.clear()
+        self._thread = threading.Thread(target=job, args=args, daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> bool:
+        """Ask the job to end at its next look at `stopping`; False when none is running."""
+        if not self.running:
+            return False
+        self._stop.set()
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended (True) or `timeout` seconds have passed (False)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+
 class StylePlayground:
     """Style transfer with every knob on screen; runs in a thread so the notebook stays usable.
 
@@ -323,14 +410,22 @@ class StylePlayground:
                  style: tuple[str, str] = ("style", "starry_night"), size: int | None = None, steps: int | None = None,
                  path: str = "outputs/playground.png"):
         self.model = model or vgg(verbose=False)
-        weight = DEFAULT_STYLE_WEIGHT[self.model.normalize.convention]
+        self.result, self._run = None, BackgroundRun()
+        self._build_knobs(content, style, size, steps)
+        self._build_results(path)
+        self._wire()
+        self.widget = self._layout()
+
+    # -- controls ---------------------------------------------------------------------------------
+
+    def _build_knobs(self, content: tuple[str, str], style: tuple[str, str], size: int | None, steps: int | None):
+        """The settings of a run, each starting at stylize's default (size and steps: quick mode's)."""
+        weight = default_style_weight(self.model)
         decade = round(torch.tensor(weight).log10().item())
         self.content = ImagePicker("Content image", default=content)
         self.style = ImagePicker("Style image", kinds=("style", "texture"), default=style)
-        self.style_weight = W.FloatLogSlider(value=weight, base=10, min=decade - 3, max=decade + 3, step=0.25,
-                                             description="Style weight β", readout_format=".1e", style=LABELS, layout=wide())
-        self.tv_weight = W.FloatLogSlider(value=1.0, base=10, min=-2, max=4, step=0.25, description="TV weight",
-                                          readout_format=".1e", style=LABELS, layout=wide())
+        self.style_weight = log_slider("Style weight β", weight, decade - 3, decade + 3)
+        self.tv_weight = log_slider("TV weight", 1.0, -2, 4)
         self.size = W.IntSlider(value=runtime.pick(384, 128) if size is None else size, min=32, max=1024, step=32,
                                 description="Size (long side, px)", style=LABELS, layout=wide())
         self.steps = W.IntSlider(value=runtime.pick(200, 20) if steps is None else steps, min=1, max=1000,
@@ -343,6 +438,9 @@ class StylePlayground:
                                          tooltips=["L-BFGS: few steps, the classic choice", "Adam: first-order, lr 0.02"])
         self.colours = W.Checkbox(value=False, description="Keep the content's colours (luminance-only transfer)",
                                   indent=False, layout=W.Layout(width="auto"))
+
+    def _build_results(self, path: str):
+        """Run and Stop, what a run shows while it goes (progress, preview, curves, status), and saving."""
         self.run_button = W.Button(description="Run", button_style="success", icon="play", tooltip="start the optimization")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True,
                                     tooltip="stop after the current step and keep the best image so far")
@@ -361,32 +459,35 @@ class StylePlayground:
                              (self.progress_text, "progress-text"), (self.save_note, "save-note")):
             widget.add_class(f"stylelib-{name}")  # names for the browser test to find them by
 
-        self.result, self._thread, self._stop = None, None, threading.Event()
+    def _wire(self):
+        """The buttons call the methods a notebook cell can call; a new file name withdraws the Overwrite question."""
         self.run_button.on_click(lambda button: self.run())
         self.stop_button.on_click(lambda button: self.stop())
         self.save_button.on_click(lambda button: self.save())
         self.overwrite_button.on_click(lambda button: self.save(overwrite=True))
         self.path.observe(lambda change: self._ask_overwrite(False), "value")
 
+    def _layout(self) -> W.VBox:
+        """The knobs on the left, the run and its result on the right."""
         layer_boxes = W.GridBox(list(self.layers.values()), layout=W.Layout(grid_template_columns="repeat(3, 90px)"))
-        layer_label = W.Label("Style layers", layout=W.Layout(width="10em", flex="0 0 auto"))
         controls = W.VBox([self.content.widget, self.style.widget, self.style_weight, self.tv_weight, self.size,
-                           self.steps, W.HBox([layer_label, layer_boxes]), self.content_layer,
-                           W.HBox([W.Label("Optimizer", layout=W.Layout(width="10em", flex="0 0 auto")), self.optimizer]),
+                           self.steps, W.HBox([row_label("Style layers"), layer_boxes]), self.content_layer,
+                           W.HBox([row_label("Optimizer"), self.optimizer]),
                            self.colours, W.HBox([self.run_button, self.stop_button])],
                           layout=W.Layout(width="520px", flex="0 0 520px"))
         results = W.VBox([self.progress, self.progress_text, self.preview, self.curves, self.status,
                           W.HBox([self.path, self.save_button]), W.HBox([self.overwrite_button, self.save_note])],
                          layout=W.Layout(flex="1 1 auto", margin="0 0 0 12px"))
-        self.widget = W.VBox([W.HTML("<h3>Style playground</h3>"), W.HBox([controls, results])],
-                             layout=W.Layout(border="1px solid #ddd", padding="6px"))
-        self.widget.add_class("stylelib-playground")
+        widget = W.VBox([W.HTML("<h3>Style playground</h3>"), W.HBox([controls, results])],
+                        layout=W.Layout(border="1px solid #ddd", padding="6px"))
+        widget.add_class("stylelib-playground")
+        return widget
 
     # -- logic ----------------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._run.running
 
     def settings(self) -> dict:
         """The keyword arguments for `stylize` that the controls describe (plus the colour switch)."""
@@ -407,42 +508,31 @@ class StylePlayground:
         except StylelibError as error:
             self.status.value = message(error, "error")
             return False
-        self.result = None
-        self._stop.clear()
-        self._ask_overwrite(False)
-        self.progress.max, self.progress.value = settings["steps"], 0
-        self.progress_text.value, self.status.value, self.save_note.value = "", message("running…"), ""
-        self.run_button.disabled, self.stop_button.disabled = True, False
-        self._thread = threading.Thread(target=self._work, args=(content, style, settings), daemon=True)
-        self._thread.start()
-        return True
+        self._clear(settings["steps"])
+        return self._run.start(self._work, content, style, settings)
 
     def stop(self):
         """Ask the run to end after the current step; the best image so far is kept."""
-        if self.running:
-            self._stop.set()
+        if self._run.stop():
             self.status.value = message("stopping after this step…")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run has ended (True) or `timeout` seconds have passed (False)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running
+        return self._run.wait(timeout)
+
+    def _clear(self, steps: int):
+        """Forget the last run's result and messages; Run stays locked until the new run ends."""
+        self.result = None
+        self._ask_overwrite(False)
+        self.progress.max, self.progress.value = steps, 0
+        self.progress_text.value, self.status.value, self.save_note.value = "", message("running…"), ""
+        self.run_button.disabled, self.stop_button.disabled = True, False
 
     def _work(self, content, style, settings):
-        keep_colours = settings.pop("keep_colours")
-        steps, every = settings["steps"], max(1, round(settings["steps"] / 10))  # about ten previews per run
-        colour = (lambda image: with_content_colours(image, content)) if keep_colours else (lambda image: image)
+        """The background job: one run that reports every step; any failure becomes a message, not a lost traceback."""
+        keep_colours, steps = settings.pop("keep_colours"), settings["steps"]
+        on_step = self._on_step(steps, content if keep_colours else None)
         start = time.perf_counter()
-
-        def on_step(step, image, result):
-            self.progress.value = step
-            self.progress_text.value = f"step {step} of {steps} · loss {result.history['total'][-1]:.4g}"
-            if step % every == 0 or step == steps:
-                self.preview.value = image_png(colour(image))
-                self.curves.value = losses_png(result.history, steps)
-            return self._stop.is_set()
-
         try:
             method = luminance_transfer if keep_colours else stylize  # the former puts the colours back itself
             self.result = result = method(content, style, model=self.model, callback=on_step, every=1, progress=False,
@@ -455,6 +545,23 @@ class StylePlayground:
             self.status.value = message(f"unexpected {type(error).__name__}: {error}", "error")
         finally:
             self.run_button.disabled, self.stop_button.disabled = False, True
+
+    def _on_step(self, steps: int, content_colours: torch.Tensor | None):
+        """stylize's callback: progress after every step, about ten previews per run, True once Stop was asked.
+
+        With `content_colours` (a luminance-only run) the preview gets the content's colours, as the result will.
+        """
+        every = max(1, round(steps / 10))
+
+        def on_step(step, image, result):
+            self.progress.value = step
+            self.progress_text.value = f"step {step} of {steps} · loss {result.history['total'][-1]:.4g}"
+            if step % every == 0 or step == steps:
+                shown = image if content_colours is None else with_content_colours(image, content_colours)
+                self.preview.value = image_png(shown)
+                self.curves.value = losses_png(result.history, steps)
+            return self._run.stopping
+        return on_step
 
     @staticmethod
     def _summary(result, steps: int, seconds: float) -> str:

@@ -1,6 +1,7 @@
 """The widgets' logic, driven without a browser: what they compute, when they stop, what they write."""
 import datetime
 import io
+import threading
 import time
 
 import numpy as np
@@ -10,7 +11,8 @@ from PIL import Image
 
 import stylelib as sl
 from stylelib.color import chroma_shift
-from stylelib.widgets import TOP, TOP_CHOICE, FeatureExplorer, FeatureView, ImagePicker, StylePlayground
+from stylelib.widgets import (TOP, TOP_CHOICE, BackgroundRun, FeatureExplorer, FeatureView, ImagePicker,
+                              StylePlayground)
 
 
 @pytest.fixture
@@ -113,6 +115,25 @@ def test_upload_of_an_image_is_selected_and_used():
 
 
 # --- playground -----------------------------------------------------------------------------------
+
+def test_background_run_holds_one_job_and_ends_it_on_request():
+    run = BackgroundRun()
+    assert not run.running and run.wait(timeout=0) and run.stop() is False  # nothing to wait for or to stop
+    started, ended = threading.Event(), []
+
+    def job(name):
+        started.set()
+        while not run.stopping:
+            time.sleep(0.005)
+        ended.append(name)
+
+    assert run.start(job, "first") and started.wait(timeout=10) and run.running
+    assert run.start(job, "second") is False and not run.wait(timeout=0.05)  # still busy with the first
+    assert run.stop() and run.wait(timeout=10) and ended == ["first"]
+    assert run.start(job, "third") and not run.stopping  # the stop flag does not carry over to the next job
+    run.stop()
+    assert run.wait(timeout=10) and ended == ["first", "third"]
+
 
 def test_settings_follow_the_controls(playground):
     playground.style_weight.value, playground.tv_weight.value = 1e-3, 10.0
