@@ -65,8 +65,10 @@ class Problem:
     def __init__(self, model, size, device):
         self.model, self.size, self.device = model, size, device
         self.content, self.style = square(PAIR[0], size, device), square(PAIR[1], size, device)
-        self.content_layers, self.style_layers = list(transfer.CONTENT_LAYERS), list(transfer.STYLE_LAYERS)
-        self.style_weight = transfer.DEFAULT_STYLE_WEIGHT[model.normalize.convention]
+        # the baseline's objective: the tutorial's raw terms (not scale-free), β tuned for the offline VGG16
+        self.objective = sl.Objective(scale_free=False, style_weight=1e-2)
+        self.content_layers, self.style_layers = list(self.objective.content_layers), list(self.objective.style_layers)
+        self.style_weight = self.objective.style_weight
 
     @torch.no_grad()
     def losses(self, image) -> tuple[float, float]:
@@ -80,9 +82,8 @@ class Problem:
 # --- the implementations: each returns (final image, loss at evaluation 1) --------------------
 
 def run_stylelib(problem, evals, model):
-    result = sl.stylize(problem.content, problem.style, size=problem.size, steps=evals, model=model,
-                        content_layers=problem.content_layers, style_layers=problem.style_layers,
-                        style_weight=problem.style_weight, device=problem.device, progress=False)
+    result = sl.stylize(problem.content, problem.style, problem.objective, size=problem.size, steps=evals,
+                        model=model, device=problem.device, progress=False)
     return result.image, result.history["total"][0]
 
 

@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     model = sl.vgg(device=device, verbose=False)
     content, style = square(PAIR[0], args.size, device), square(PAIR[1], args.size, device)
-    default = sl.transfer.DEFAULT_STYLE_WEIGHT[model.normalize.convention]
+    default = sl.Objective().style_weight
     weights = [default * 10 ** (2 * (i / max(args.n - 1, 1)) - 1) for i in range(args.n)]  # 0.1× … 10×
     settings = dict(size=args.size, steps=args.steps, model=model, device=device, progress=False)
 

@@ -7,7 +7,7 @@ import sys
 
 from . import images, runtime, weights
 from .errors import StylelibError
-from .features import layer_names
+from .layers import layer_names
 from .transfer import OPTIMIZERS, stylize
 
 DEFAULT_PAIR = ("golden_gate_fog", "starry_night")
@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--size", type=_positive_int, help="long side in pixels (default 512, 128 in quick mode)")
     s.add_argument("--steps", type=_positive_int, help="optimizer steps (default 300, 30 in quick mode)")
     s.add_argument("--content-weight", type=_weight, default=1.0)
-    s.add_argument("--style-weight", type=_weight, help="default: balanced for the backbone")
+    s.add_argument("--style-weight", type=_weight, help="beta/alpha (default: the balanced default, 1e3 on the scale-free terms)")
     s.add_argument("--tv-weight", type=_weight, default=0.0)
     s.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
     s.add_argument("--backbone", choices=weights.BACKBONES, default="auto")
@@ -84,7 +84,7 @@ def run(args) -> None:
         print(f"stylizing {content} with {style} on {runtime.device(args.device)}")
         result = stylize(content, style, size=args.size, steps=args.steps, content_weight=args.content_weight,
                          style_weight=args.style_weight, tv_weight=args.tv_weight, optimizer=args.optimizer,
-                         backbone=args.backbone, device=args.device, seed=args.seed)
+                         model=args.backbone, device=args.device, seed=args.seed)
         images.save_image(result.image, output, inputs=(content, style), overwrite=args.overwrite)
         print(f"wrote {output} ({result.steps} steps, final loss {result.final():.4g})")
 

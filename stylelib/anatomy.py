@@ -18,10 +18,12 @@ import torch
 
 from . import runtime
 from .errors import SettingsError
-from .features import VGGFeatures, layer_names
+from .features import VGGFeatures
+from .layers import layer_names
 from .losses import TV, gram_matrix, style_layer_loss
+from .objective import STYLE_LAYERS
 from .settings import choice, number
-from .transfer import STYLE_LAYERS, Result, optimize
+from .transfer import Result, optimize
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def tv_denoise(noisy: torch.Tensor, weight: float, tv: str = "isotropic", steps:
     of a negligible one (means of a few hundredths have per-pixel gradients near 1e-6)."""
     choice("tv", tv, TV)
     weight = number("weight", weight)
-    steps = runtime.pick(100, 40) if steps is None else steps
+    steps = runtime.default("denoise_steps", steps)
     target = noisy.detach()
 
     scale = target.numel()

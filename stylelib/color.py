@@ -47,7 +47,7 @@ def luminance_transfer(content, style, size: int | None = None, style_scale: flo
     """Stylise the luminance only and keep the content's chroma: returns `stylize`'s Result,
     with `image` recombined in colour. The style's luminance is first shifted and scaled to
     the content's mean and standard deviation so that only texture, not brightness, transfers."""
-    size = runtime.pick(512, 128) if size is None else size
+    size = runtime.default("size", size)
     content = as_image(content, size)
     style = as_image(style, round(size * style_scale))
     y_content, y_style = rgb_to_yiq(content)[:, :1], rgb_to_yiq(style)[:, :1]

@@ -19,10 +19,11 @@ from tqdm.auto import tqdm
 
 from . import images, runtime
 from .errors import ImageError, SettingsError, WeightsError
-from .features import vgg
-from .losses import TV, content_loss, gram_matrix, style_loss
+from .features import VGGFeatures
+from .objective import Objective
 from .presets import JOHNSON_2016
 from .settings import MAX_STEPS, number, whole
+from .transfer import network
 
 NORMS = ("instance", "batch", "none")
 MIN_SIDE = 8  # reflection padding needs every level of the network to be at least 2 px
@@ -177,35 +178,32 @@ def load_checkpoint(path) -> dict:
         raise WeightsError(f"{path} is not a readable stylelib checkpoint: {str(error).splitlines()[0]}") from None
 
 
-def train(style, folder=None, *, steps: int | None = None, batch_size: int | None = None, size: int | None = None,
-          norm: str = "instance", lr: float = 1e-3, content_weight: float = 1.0, style_weight: float | None = None,
-          tv_weight: float = 0.0, style_scale: float = 1.0, seed: int = 0, checkpoint=None,
-          checkpoint_every: int = 500, model=None, device=None, progress: bool = True, width: int = 32,
-          blocks: int = 5) -> Training:
+def train(style, folder=None, objective: Objective | None = None, *, steps: int | None = None,
+          batch_size: int | None = None, size: int | None = None, norm: str = "instance", lr: float = 1e-3,
+          seed: int = 0, checkpoint=None, checkpoint_every: int = 500, model: VGGFeatures | str | None = None,
+          device=None, progress: bool = True, width: int = 32, blocks: int = 5, **changes) -> Training:
     """Train a TransformerNet for one `style` on random crops of the photos in `folder`.
 
-    Losses are Johnson et al.'s (`presets.JOHNSON_2016`: content relu3_3, style relu1_2, relu2_2,
-    relu3_3, relu4_3), with `style_weight` replacing its β when given. With `checkpoint` (a file
-    path) the state is saved every `checkpoint_every` steps, at the end and on Ctrl-C, and a run
-    started with an existing checkpoint resumes from it: same seed, same result as an unbroken run.
+    The loss is `objective` (default: Johnson et al.'s, `presets.JOHNSON_2016`, for the network's
+    input convention: content relu3_3, style relu1_2, relu2_2, relu3_3, relu4_3); `changes` replace
+    single fields (e.g. style_weight, tv_weight). With `checkpoint` (a file path) the state is saved
+    every `checkpoint_every` steps, at the end and on Ctrl-C, and a run started with an existing
+    checkpoint resumes from it: same seed, same result as an unbroken run.
     """
-    steps = runtime.pick(40000, 60) if steps is None else steps
-    batch_size = runtime.pick(4, 2) if batch_size is None else batch_size
-    size = runtime.pick(256, 96) if size is None else size
+    steps, batch_size, size = (runtime.default(name, value) for name, value in
+                               (("train_steps", steps), ("train_batch", batch_size), ("train_size", size)))
     for name, value, low in (("steps", steps, 1), ("batch_size", batch_size, 1), ("size", size, 16),
                              ("checkpoint_every", checkpoint_every, 1)):
         whole(name, value, low, MAX_STEPS)
     lr = number("lr", lr, strict_low=True)
-    dev = runtime.device(device) if not isinstance(device, torch.device) else device
-    model = (model or vgg(device=dev, verbose=False)).to(dev)
-    recipe = JOHNSON_2016.settings(model)
-    content_layers, style_layers = list(recipe["content_layers"]), list(recipe["style_layers"])
-    style_weight = recipe["style_weight"] if style_weight is None else style_weight
-    content_weight, style_weight, tv_weight = (number(n, v) for n, v in (
-        ("content_weight", content_weight), ("style_weight", style_weight), ("tv_weight", tv_weight)))
+    model, dev = network(model, device)
+    objective = (objective or JOHNSON_2016.settings(model)["objective"]).replace(**changes)
     paths = image_paths(folder)
+    o = objective
     settings = {"norm": norm, "lr": lr, "batch_size": batch_size, "size": size, "seed": seed, "width": width,
-                "blocks": blocks, "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
+                "blocks": blocks, "content_weight": o.content_weight, "style_weight": o.style_weight,
+                "tv_weight": o.tv_weight, "content_layers": list(o.content_layers), "style_layers": list(o.style_layers),
+                "scale_free": o.scale_free}
 
     torch.manual_seed(seed)  # the network's initial weights
     net = TransformerNet(norm, width, blocks).to(dev).train()
@@ -223,10 +221,9 @@ def train(style, folder=None, *, steps: int | None = None, batch_size: int | Non
         generator.set_state(state["generator"])
         training.history, training.seconds = state["history"], state["seconds"]
 
-    with torch.no_grad():
-        style_image = images.as_image(style, round(size * style_scale)).to(dev)
-        targets = {k: gram_matrix(v) for k, v in model(style_image, style_layers).items()}
-    weights = recipe["layer_weights"]
+    style_image = images.as_image(style, round(size * objective.style_scale)).to(dev)
+    # the photos of each batch are their own content targets; the sigmoid output stays in range
+    loss = objective.loss(model, styles=[style_image], keep_in_range=False, content_per_call=True)
     offset = training.seconds[-1] if training.seconds else 0.0
     start = time.perf_counter()
     bar = tqdm(range(training.steps, steps), desc=f"training ({norm} norm)", disable=not progress, leave=False,
@@ -235,13 +232,7 @@ def train(style, folder=None, *, steps: int | None = None, batch_size: int | Non
         for step in bar:
             batch = random_crops(paths, batch_size, size, generator).to(dev)
             out = net(batch)
-            feats = model(out, [*content_layers, *style_layers])
-            with torch.no_grad():
-                goal = model(batch, content_layers)
-            terms = {"content": content_weight * sum(content_loss(feats[n], goal[n]) for n in content_layers),
-                     "style": style_weight * style_loss(feats, targets, weights)}
-            if tv_weight:
-                terms["tv"] = tv_weight * TV["isotropic"](out)
+            terms = loss(out, content=batch)  # the photos are their own content targets
             total = sum(terms.values())
             if not torch.isfinite(total):
                 training.stopped = "non-finite"
@@ -303,5 +294,4 @@ def load_transformer(path, device=None) -> TransformerNet:
         state = {"config": state["config"], "state": state["net"]}
     net = TransformerNet(**state["config"])
     net.load_state_dict(state["state"])
-    dev = runtime.device(device) if not isinstance(device, torch.device) else device
-    return net.to(dev).eval()
+    return net.to(runtime.device(device)).eval()

@@ -10,30 +10,15 @@ from torch import nn
 
 from . import runtime
 from .errors import SettingsError
+from .layers import channels, layer_names
 from .weights import load, resolve
 
-BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-CHANNELS = (64, 128, 256, 512, 512)
 POOLINGS = ("max", "avg")
 
 # torchvision weights expect ImageNet mean/std on RGB in [0, 1]; the Caffe/Keras convention
 # (offline vgg16-hed) expects BGR in [0, 255] minus the per-channel mean.
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-
-
-def layer_names(arch: str = "vgg19") -> list[str]:
-    """Every layer of the network in order: conv1_1, relu1_1, conv1_2, relu1_2, pool1, conv2_1, …"""
-    names = []
-    for block, count in enumerate(BLOCKS[arch], start=1):
-        for index in range(1, count + 1):
-            names += [f"conv{block}_{index}", f"relu{block}_{index}"]
-        names.append(f"pool{block}")
-    return names
-
-
-def conv_names(arch: str = "vgg19") -> list[str]:
-    return [name for name in layer_names(arch) if name.startswith("conv")]
 
 
 class InputNorm(nn.Module):
@@ -67,7 +52,7 @@ class VGGFeatures(nn.Module):
         layers, in_channels = OrderedDict(), 3
         for name in layer_names(arch):
             if name.startswith("conv"):
-                out_channels = CHANNELS[int(name[4]) - 1]
+                out_channels = channels(name)
                 layers[name] = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
                 in_channels = out_channels
             elif name.startswith("relu"):
@@ -121,4 +106,11 @@ def vgg(backbone: str = "auto", pooling: str = "max", device=None, verbose: bool
     model = VGGFeatures(source.arch, source.convention, pooling)
     model.body.load_state_dict(load(source), strict=True)
     model.source = source
-    return model.to(runtime.device(device) if not isinstance(device, torch.device) else device)
+    return model.to(runtime.device(device))
+
+
+def describe(backbone: str = "auto") -> str:
+    """One line for the top of every notebook: device, weight source, quick or full mode."""
+    source = resolve(backbone, fetch=True, verbose=False)
+    mode = "quick (STYLELIB_QUICK=1: small images, few steps)" if runtime.quick() else "full"
+    return f"device: {runtime.device()} | weights: {source.name} ({source.reason}) | mode: {mode}"

@@ -6,7 +6,14 @@ and $M = H W$ positions.
 Gram matrix, normalised by the number of positions so it does not grow with image size:
 $$G_{ij} = \frac{1}{M} \sum_k F_{ik} F_{jk}$$
 Each entry is the average co-activation of channels $i$ and $j$. With this normalisation the
-style loss of one layer, $\frac{1}{N^2}\sum_{ij}(G_{ij} - A_{ij})^2$, is Gatys' $E_l$ times 4.
+style loss of one layer, $\frac{1}{N^2}\sum_{ij}(G_{ij} - A_{ij})^2$, is 4 times Gatys' $E_l$.
+
+Scale-free terms (`scale_free=True`, what `stylize` uses; a departure from the paper): the content
+term is divided by the mean square of its target $\overline{P^2}$, a style layer's by
+$\overline{A^2}$. Multiplying every feature by $s$ multiplies the paper's content term by $s^2$ and
+its style term by $s^4$; the scale-free terms do not change at all, so one default weight serves
+networks of any feature scale, and every style layer starts on the same footing (relu1_1's Gram
+entries are ~10⁴ times relu5_1's on the offline VGG16, so plain equal weights let shallow layers win).
 """
 import torch
 
@@ -35,22 +42,42 @@ def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     return masked @ masked.transpose(1, 2) / area
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    r"""Mean squared difference of feature maps: $\frac{1}{NM}\sum (F - P)^2$."""
-    return (features - target).pow(2).mean()
+def per_image_mean(values: torch.Tensor) -> torch.Tensor:
+    """(B, ...) → (B,): the mean of each image's entries, so a batch holds independent problems."""
+    return values.flatten(1).mean(1)
 
 
-def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    r"""$\frac{1}{N^2}\sum_{ij} (G_{ij} - A_{ij})^2$ for one layer (mean over batch too); `mask`: see `masked_gram_matrix`."""
+def _reduce(losses: torch.Tensor, per_image: bool) -> torch.Tensor:
+    return losses if per_image else losses.mean()
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, scale_free: bool = False,
+                 per_image: bool = False) -> torch.Tensor:
+    r"""Mean squared difference of feature maps: $\frac{1}{NM}\sum (F - P)^2$, divided by
+    $\overline{P^2}$ when `scale_free`. Mean over the batch, or one value per image (`per_image`)."""
+    losses = per_image_mean((features - target).pow(2))
+    if scale_free:
+        losses = losses / per_image_mean(target.pow(2)).clamp_min(1e-12)
+    return _reduce(losses, per_image)
+
+
+def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor, mask: torch.Tensor | None = None,
+                     scale_free: bool = False, per_image: bool = False) -> torch.Tensor:
+    r"""$\frac{1}{N^2}\sum_{ij} (G_{ij} - A_{ij})^2$ for one layer, divided by $\overline{A^2}$ when
+    `scale_free`; `mask`: see `masked_gram_matrix`. Mean over the batch, or per image."""
     gram = gram_matrix(features) if mask is None else masked_gram_matrix(features, mask)
-    return (gram - target_gram).pow(2).mean()
+    losses = per_image_mean((gram - target_gram).pow(2))
+    if scale_free:
+        losses = losses / target_gram.pow(2).mean().clamp_min(1e-12)
+    return _reduce(losses, per_image)
 
 
 def style_loss(features: dict, target_grams: dict, layer_weights: dict | None = None,
-               mask: torch.Tensor | None = None) -> torch.Tensor:
+               mask: torch.Tensor | None = None, scale_free: bool = False, per_image: bool = False) -> torch.Tensor:
     r"""$\sum_l w_l E_l$ over the layers in `target_grams`; equal weights $w_l = 1/L$ by default."""
     layer_weights = layer_weights or {name: 1 / len(target_grams) for name in target_grams}
-    return sum(w * style_layer_loss(features[name], target_grams[name], mask) for name, w in layer_weights.items())
+    return sum(w * style_layer_loss(features[name], target_grams[name], mask, scale_free, per_image)
+               for name, w in layer_weights.items())
 
 
 def _differences(image: torch.Tensor):
@@ -60,27 +87,27 @@ def _differences(image: torch.Tensor):
     return dy, dx
 
 
-def tv_anisotropic(image: torch.Tensor) -> torch.Tensor:
+def tv_anisotropic(image: torch.Tensor, per_image: bool = False) -> torch.Tensor:
     r"""L1 total variation: $\mathrm{mean}(|\Delta_x| + |\Delta_y|)$ over the (H-1)×(W-1) grid."""
     dy, dx = _differences(image)
-    return (dy.abs() + dx.abs()).mean()
+    return _reduce(per_image_mean(dy.abs() + dx.abs()), per_image)
 
 
-def tv_isotropic(image: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+def tv_isotropic(image: torch.Tensor, per_image: bool = False, eps: float = 1e-8) -> torch.Tensor:
     r"""Isotropic TV: $\mathrm{mean}\sqrt{\Delta_x^2 + \Delta_y^2 + \epsilon}$ ($\epsilon$ keeps it differentiable at 0)."""
     dy, dx = _differences(image)
-    return (dy.pow(2) + dx.pow(2) + eps).sqrt().mean()
+    return _reduce(per_image_mean((dy.pow(2) + dx.pow(2) + eps).sqrt()), per_image)
 
 
-def tv_squared(image: torch.Tensor) -> torch.Tensor:
+def tv_squared(image: torch.Tensor, per_image: bool = False) -> torch.Tensor:
     r"""Squared L2 TV: $\mathrm{mean}(\Delta_x^2 + \Delta_y^2)$: smooth, punishes big jumps most."""
     dy, dx = _differences(image)
-    return (dy.pow(2) + dx.pow(2)).mean()
+    return _reduce(per_image_mean(dy.pow(2) + dx.pow(2)), per_image)
 
 
 TV = {"anisotropic": tv_anisotropic, "isotropic": tv_isotropic, "squared": tv_squared}
 
 
-def range_penalty(image: torch.Tensor) -> torch.Tensor:
+def range_penalty(image: torch.Tensor, per_image: bool = False) -> torch.Tensor:
     """Squared distance of pixels outside [0, 1]: a smooth wall that keeps L-BFGS valid (no clamping)."""
-    return (image - image.clamp(0, 1)).pow(2).mean()
+    return _reduce(per_image_mean((image - image.clamp(0, 1)).pow(2)), per_image)

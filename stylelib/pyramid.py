@@ -15,7 +15,8 @@ from . import runtime
 from .errors import SettingsError
 from .images import as_image
 from .losses import gram_matrix
-from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Result, stylize
+from .objective import CONTENT_LAYERS, STYLE_LAYERS
+from .transfer import Result, stylize
 
 
 def pyramid_sizes(size: int, levels: int, factor: float = 2.0) -> list[int]:
@@ -35,9 +36,9 @@ def stylize_multiscale(content, style, size: int | None = None, levels: int = 3,
     `steps` is one count per level or a list (coarse to fine). The Result's history and seconds run
     on across levels (seconds from the very start); its image is the full-size one.
     """
-    size = runtime.pick(512, 128) if size is None else size
+    size = runtime.default("size", size)
     sizes = pyramid_sizes(size, levels, factor)
-    steps = runtime.pick(200, 20) if steps is None else steps
+    steps = runtime.default("level_steps", steps)
     steps = [steps] * levels if isinstance(steps, int) else list(steps)
     if len(steps) != levels:
         raise SettingsError(f"got {len(steps)} step counts for {levels} levels")
@@ -84,7 +85,7 @@ def bytes_per_pixel(model, layers=(*STYLE_LAYERS, *CONTENT_LAYERS), probe: int =
 
 def available_memory(device=None) -> int:
     """Free bytes on `device`: CUDA's own count, else the machine's available RAM."""
-    device = runtime.device(device) if not isinstance(device, torch.device) else device
+    device = runtime.device(device)
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

@@ -14,64 +14,46 @@ import torch
 
 from . import runtime, speed
 from .errors import SettingsError
-from .features import VGGFeatures, vgg
-from .losses import content_loss, gram_matrix, range_penalty, style_loss
+from .objective import Objective
 from .settings import number, validate
-from .transfer import CONTENT_LAYERS, DEFAULT_LR, RANGE_WEIGHT, STYLE_LAYERS, Result, _as_image, optimize
+from .transfer import DEFAULT_LR, Result, _as_image, network, optimize
 
 TERMS = ("content", "style", "range", "total")
 
 
-def stylize_sweep(content, style, style_weights, *, size: int | None = None, steps: int | None = None,
-                  content_weight: float = 1.0, content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
-                  lr: float | None = None, backbone: str = "auto", model: VGGFeatures | None = None,
-                  device=None, progress: bool = True) -> list[Result]:
-    """One stylization per entry of `style_weights`, optimised together as a batch with Adam.
+def stylize_sweep(content, style, style_weights, objective: Objective | None = None, *, size: int | None = None,
+                  steps: int | None = None, lr: float | None = None, model=None, device=None,
+                  progress: bool = True, **changes) -> list[Result]:
+    """One stylization per entry of `style_weights` (β), optimised together as a batch with Adam.
 
     Returns a `Result` per weight, in order, each with its own best image and loss history (the
-    times in `seconds` are those of the whole batch). Other settings are as in `stylize`.
+    times in `seconds` are those of the whole batch). `objective` and `changes` (Objective fields)
+    are as in `stylize`; its style_weight is replaced by each entry of `style_weights`.
     """
     if not isinstance(style_weights, (list, tuple)) or not style_weights:
         raise SettingsError(f"style_weights must be a non-empty list of numbers, got {style_weights!r}")
     weights = [number("style weight", w) for w in style_weights]
-    size = runtime.pick(512, 128) if size is None else size
-    steps = runtime.pick(300, 30) if steps is None else steps
-    checked = validate(size=size, steps=steps, content_weight=content_weight, lr=lr)
-    content_weight = checked["content_weight"]
-    dev = runtime.device(device) if not isinstance(device, torch.device) else device
-    model = (model or vgg(backbone, device=dev, verbose=False)).to(dev)
-    content_layers, style_layers = model.check_layers(content_layers), model.check_layers(style_layers)
-    min_side = model.min_side([*content_layers, *style_layers])
-
+    objective = (objective or Objective()).replace(**changes, style_weight=1.0)
+    size, steps = runtime.default("size", size), runtime.default("steps", steps)
+    validate(size=size, steps=steps, lr=lr)
+    model, dev = network(model, device)
+    min_side = model.min_side(model.check_layers([*objective.content_layers, *objective.style_layers]))
     content_image = _as_image(content, size, "content", min_side).to(dev)
-    style_image = _as_image(style, size, "style", min_side).to(dev)
-    with torch.no_grad():
-        content_targets = model(content_image, content_layers)
-        style_targets = {k: gram_matrix(v) for k, v in model(style_image, style_layers).items()}
-    features = speed.feature_fn(model, dev)
+    style_image = _as_image(style, round(size * objective.style_scale), "style", min_side).to(dev)
+    loss = objective.loss(model, content_image, [style_image], features=speed.feature_fn(model, dev))
     style_weight = torch.tensor(weights, device=dev)
     n = len(weights)
     best_loss = torch.full((n,), float("inf"), device=dev)
     best_image = content_image.expand(n, -1, -1, -1).clone()
     record = []
 
-    def per_image(x):
-        """Each image's terms as (N,) tensors, from the same loss functions as `stylize`."""
-        feats = features(x, [*content_layers, *style_layers])
-        one = lambda fn: torch.stack([fn(i) for i in range(n)])  # noqa: E731
-        terms = {
-            "content": content_weight * one(lambda i: sum(content_loss(feats[k][i:i + 1], content_targets[k])
-                                                          for k in content_layers)),
-            "style": style_weight * one(lambda i: style_loss({k: feats[k][i:i + 1] for k in style_layers}, style_targets)),
-            "range": RANGE_WEIGHT * one(lambda i: range_penalty(x[i:i + 1])),
-        }
-        return terms
-
     def loss_fn(x):
+        """The sum of the images' own losses: each image's gradient is that of its own loss."""
         nonlocal best_loss, best_image
-        terms = per_image(x)
+        terms = loss.per_image(x)
+        terms["style"] = style_weight * terms["style"]
         total = sum(terms.values())
-        record.append(torch.stack([*terms.values(), total]).detach())
+        record.append(torch.stack([terms["content"], terms["style"], terms["range"], total]).detach())
         better = total.detach() < best_loss  # kept on the device: no sync per step
         best_loss = torch.where(better, total.detach(), best_loss)
         best_image = torch.where(better[:, None, None, None], x.detach().clamp(0, 1), best_image)

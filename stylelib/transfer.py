@@ -1,12 +1,15 @@
 """One optimization loop for stylization, texture synthesis and feature inversion.
 
 `optimize` minimises any sum of named loss terms over an image; `stylize` builds the Gatys et al.
-terms for it. Texture synthesis is `stylize` without content; feature inversion is `stylize`
-without style. Pixels are kept in [0, 1] by a smooth penalty inside the loss, not by clamping
-inside the L-BFGS closure (clamping there hides the step from L-BFGS and corrupts its history).
+terms for it from an `Objective` (what to match) and runs it as a `Run` says (how to optimise).
+Texture synthesis is `stylize` without content; feature inversion is `stylize` without style.
+Pixels are kept in [0, 1] by a smooth penalty inside the loss, not by clamping inside the L-BFGS
+closure (clamping there hides the step from L-BFGS and corrupts its history).
 """
+import dataclasses
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -15,20 +18,13 @@ from tqdm.auto import tqdm
 from . import images, runtime, speed
 from .errors import ImageError, ResourceError, SettingsError
 from .features import VGGFeatures, vgg
-from .losses import TV, content_loss, gram_matrix, range_penalty, style_loss
+from .objective import FIELDS as OBJECTIVE_FIELDS
+from .objective import Objective
 from .settings import choice, number, validate
 
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-CONTENT_LAYERS = ("relu4_2",)
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
-RANGE_WEIGHT = 1e4
-# Feature magnitudes depend on the weights' input convention (Caffe's 0–255 inputs give features
-# ~50× larger than torchvision's normalised ones), so a balanced style weight does too. The Caffe
-# value was tuned here on vgg16-hed; the torchvision one follows from the PyTorch tutorial's
-# setting (style 1e6 with Grams divided by N·M) rewritten in this module's normalisation.
-DEFAULT_STYLE_WEIGHT = {"caffe": 1e-2, "torchvision": 1e2}
 
 
 @dataclass
@@ -139,100 +135,89 @@ def initial_image(init: str, content_image, style_image, shape, seed: int | None
     return (0.5 + 0.1 * torch.randn(shape, generator=generator)).clamp(0, 1)
 
 
-def stylize(content=None, style=None, *, size: int | None = None, steps: int | None = None,
-            content_weight: float = 1.0, style_weight: float | None = None, tv_weight: float = 0.0,
-            tv: str = "isotropic", content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
-            layer_weights: dict | None = None, optimizer: str = "lbfgs", lr: float | None = None,
-            init="content", seed: int | None = 0, style_scale: float = 1.0,
-            style_blend=None, style_masks=None, optimizer_options: dict | None = None,
-            backbone: str = "auto", pooling: str = "max", model: VGGFeatures | None = None,
-            device=None, callback=None, every: int = 10, progress: bool = True) -> Result:
+@dataclass(frozen=True)
+class Run:
+    """How to optimise: the optimizer and its settings, the starting image, how often to report."""
+
+    optimizer: str = "lbfgs"
+    lr: float | None = None  # None: DEFAULT_LR of the optimizer
+    optimizer_options: Mapping | None = None  # e.g. Adam's betas and eps of a recipe
+    init: object = "content"  # "content", "noise", "style", or an image tensor (coarse-to-fine)
+    seed: int | None = 0  # for init="noise"
+    every: int = 10  # callback every this many steps
+
+    def __post_init__(self):
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not isinstance(self.init, torch.Tensor):
+            choice("init", self.init, INITS)
+        validate(lr=self.lr, seed=self.seed, every=self.every)
+
+    def replace(self, **changes) -> "Run":
+        return dataclasses.replace(self, **changes)
+
+
+RUN_FIELDS = tuple(f.name for f in dataclasses.fields(Run))
+
+
+def split_settings(objective: Objective | None, run: Run | None, changes: dict) -> tuple[Objective, Run]:
+    """Apply keyword settings to the objective or the run, by name; None means "the default"."""
+    changes = {name: value for name, value in changes.items() if value is not None}
+    unknown = sorted(set(changes) - set(OBJECTIVE_FIELDS) - set(RUN_FIELDS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: valid are "
+                            f"{', '.join(OBJECTIVE_FIELDS + RUN_FIELDS)}, size, steps, model, device")
+    objective = (objective or Objective()).replace(**{k: v for k, v in changes.items() if k in OBJECTIVE_FIELDS})
+    run = (run or Run()).replace(**{k: v for k, v in changes.items() if k in RUN_FIELDS})
+    return objective, run
+
+
+def network(model: VGGFeatures | str | None, device) -> tuple[VGGFeatures, torch.device]:
+    """The VGG to measure with (given, or loaded for a backbone name) and the device it runs on."""
+    dev = runtime.device(device)
+    if not isinstance(model, VGGFeatures):
+        model = vgg(model or "auto", device=dev, verbose=False)
+    return model.to(dev), dev
+
+
+def stylize(content=None, style=None, objective: Objective | None = None, *, size: int | None = None,
+            steps: int | None = None, run: Run | None = None, model: VGGFeatures | str | None = None,
+            device=None, callback=None, progress: bool = True, **settings) -> Result:
     """Gatys et al. style transfer: match `content`'s features and `style`'s Gram matrices.
 
-    `content` / `style` are tensors, file paths or names of images in data/. Without `content`
-    it synthesises a texture (size taken from the style); without `style` it inverts the
-    content features. Sizes are long sides in pixels; quick mode picks small defaults.
-    `style_weight=None` takes the balanced default for the network's input convention.
-    `style` may be a list of images: their style terms are mixed with the weights `style_blend`
-    (normalised to sum 1; equal by default), and `style_masks` (one mask in [0, 1] per style, or
-    None for the whole image) confines each style to a region (see `losses.masked_gram_matrix`).
-    `init` may also be an image tensor; `optimizer_options` go to the optimizer (e.g. Adam's betas).
+    `content` / `style` are tensors, file paths or names of images in data/ (`style` may be a list,
+    mixed as `Objective.style_blend` and `style_masks` say). Without `content` it synthesises a
+    texture (size taken from the style); without `style` it inverts the content features. Sizes are
+    long sides in pixels (quick mode picks small defaults). `model` is a VGGFeatures or a backbone
+    name. Any field of `Objective` (content_weight, style_weight, tv_weight, style_layers, …) or of
+    `Run` (optimizer, lr, init, seed, every, …) can be given as a keyword: it changes that field.
+    `callback(step, image, result)` runs every `run.every` steps; returning True stops the run.
     """
     if content is None and style is None:
         raise SettingsError("give a content image, a style image, or both")
-    size = runtime.pick(512, 128) if size is None else size
-    steps = runtime.pick(300, 30) if steps is None else steps
-    checked = validate(size=size, steps=steps, content_weight=content_weight, style_weight=style_weight,
-                       tv_weight=tv_weight, lr=lr, style_scale=style_scale, seed=seed, every=every)
-    choice("TV variant", tv, TV)
-    choice("optimizer", optimizer, OPTIMIZERS)
-    if not isinstance(init, torch.Tensor):
-        choice("init", init, INITS)
+    objective, run = split_settings(objective, run, settings)
+    size, steps = runtime.default("size", size), runtime.default("steps", steps)
+    validate(size=size, steps=steps)
     styles = list(style) if isinstance(style, (list, tuple)) else [] if style is None else [style]
-    blend, masks = _style_mix(len(styles), style_blend, style_masks)
-    dev = runtime.device(device) if not isinstance(device, torch.device) else device
-    model = (model or vgg(backbone, pooling, dev, verbose=False)).to(dev)
-    if style_weight is None:
-        style_weight = DEFAULT_STYLE_WEIGHT[model.normalize.convention]
-    content_layers = model.check_layers(content_layers) if content is not None else []
-    style_layers = model.check_layers(style_layers) if style is not None else []
-    if layer_weights is not None:
-        model.check_layers(layer_weights)
-    min_side = model.min_side([*content_layers, *style_layers])
+    model, dev = network(model, device)
+    layers = [*(objective.content_layers if content is not None else ()), *(objective.style_layers if styles else ())]
+    min_side = model.min_side(model.check_layers(layers))
     try:
         content_image = _as_image(content, size, "content", min_side).to(dev) if content is not None else None
-        style_images = [_as_image(image, round(size * style_scale), "style", min_side).to(dev) for image in styles]
-        style_image = style_images[0] if style_images else None
+        style_images = [_as_image(image, round(size * objective.style_scale), "style", min_side).to(dev)
+                        for image in styles]
+        loss = objective.loss(model, content_image, style_images, features=speed.feature_fn(model, dev))
         shape = content_image.shape if content_image is not None else (
-            1, 3, *images.resize_tensor(style_image, size).shape[-2:])
-        with torch.no_grad():
-            content_targets = model(content_image, content_layers) if content_layers else {}
-            style_targets = [{k: gram_matrix(v) for k, v in model(image, style_layers).items()}
-                             for image in style_images] if style_layers else []
-        masks = [None if m is None else m.to(dev) for m in masks]
-        weights = layer_weights if layer_weights is not None else {name: 1 / len(style_layers) for name in style_layers}
-
-        features = speed.feature_fn(model, dev)
-
-        def loss_fn(x):
-            feats = features(x, [*content_layers, *style_layers])
-            terms = {}
-            if content_layers:
-                terms["content"] = checked["content_weight"] * sum(
-                    content_loss(feats[n], content_targets[n]) for n in content_layers)
-            if style_layers:
-                terms["style"] = style_weight * sum(share * style_loss(feats, targets, weights, mask) for share, targets, mask
-                                                    in zip(blend, style_targets, masks) if share)
-            if tv_weight:
-                terms["tv"] = checked["tv_weight"] * TV[tv](x)
-            terms["range"] = RANGE_WEIGHT * range_penalty(x)
-            return terms
-
-        start = initial_image(init, content_image, style_image, shape, seed).to(dev)
-        return optimize(start, loss_fn, steps, optimizer, lr, callback, every, progress,
-                        optimizer_options=optimizer_options)
+            1, 3, *images.resize_tensor(style_images[0], size).shape[-2:])
+        style_image = style_images[0] if style_images else None
+        start = initial_image(run.init, content_image, style_image, shape, run.seed).to(dev)
+        return optimize(start, loss, steps, run.optimizer, run.lr, callback, run.every, progress,
+                        optimizer_options=dict(run.optimizer_options or {}) or None)
     except (torch.OutOfMemoryError, MemoryError):
         if dev.type == "cuda":
             torch.cuda.empty_cache()
         smaller = max(16, int(size / 2**0.5) // 16 * 16)
         raise ResourceError(f"out of memory on {dev} at size {size} px: try size {smaller} "
                             "(memory grows with the number of pixels), or multi-scale") from None
-
-
-def _style_mix(count: int, blend, masks):
-    """Checked blend weights (scaled to sum 1) and one mask (or None) per style."""
-    blend = [1.0] * count if blend is None else [number("style_blend weight", w) for w in blend]
-    masks = [None] * count if masks is None else list(masks)
-    if len(blend) != count or len(masks) != count:
-        raise SettingsError(f"got {count} style image(s) but {len(blend)} style_blend weight(s) and {len(masks)} mask(s)")
-    if count and sum(blend) == 0:
-        raise SettingsError("style_blend weights are all 0: give at least one positive weight")
-    for mask in masks:
-        if mask is not None and not (isinstance(mask, torch.Tensor) and mask.dim() >= 2 and mask.numel()
-                                     and 0 <= float(mask.min()) and float(mask.max()) <= 1):
-            raise SettingsError("each style mask must be a tensor (H, W) with values in [0, 1], or None")
-    total = sum(blend)
-    return [w / total for w in blend], masks
 
 
 def synthesize_texture(style, **settings) -> Result:

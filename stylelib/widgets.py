@@ -28,7 +28,8 @@ from .anatomy import top_channels
 from .color import luminance_transfer, rgb_to_yiq, yiq_to_rgb
 from .features import VGGFeatures, vgg
 from .losses import gram_matrix
-from .transfer import DEFAULT_STYLE_WEIGHT, STYLE_LAYERS, stylize
+from .objective import STYLE_LAYERS, Objective
+from .transfer import stylize
 
 TOP = 16  # how many channels "top channels" shows
 TOP_CHOICE = -1  # the channel menu's value for "top 16 channels"
@@ -244,7 +245,7 @@ class FeatureExplorer:
     def __init__(self, model: VGGFeatures | None = None, size: int | None = None, layer: str = "relu3_1",
                  image: tuple[str, str] = ("content", "cat")):
         self.model = model or vgg(verbose=False)
-        self.size = runtime.pick(256, 128) if size is None else size
+        self.size = runtime.default("explorer_size", size)
         self._features, self._quiet = None, False
         self._build(image, layer)
         self._wire()
@@ -341,11 +342,6 @@ def losses_png(history: dict, steps: int) -> bytes:
     return figure_png(fig)
 
 
-def default_style_weight(model: VGGFeatures) -> float:
-    """stylize's own default β for the model's pixel convention: the slider starts where a plain call runs."""
-    return DEFAULT_STYLE_WEIGHT[model.normalize.convention]
-
-
 def log_slider(description: str, value: float, low: int, high: int) -> W.FloatLogSlider:
     """A weight from 10**low to 10**high in quarter decades: weights matter by their order of magnitude."""
     return W.FloatLogSlider(value=value, base=10, min=low, max=high, step=0.25, description=description,
@@ -420,15 +416,15 @@ class StylePlayground:
 
     def _build_knobs(self, content: tuple[str, str], style: tuple[str, str], size: int | None, steps: int | None):
         """The settings of a run, each starting at stylize's default (size and steps: quick mode's)."""
-        weight = default_style_weight(self.model)
+        weight = Objective().style_weight  # the slider starts where a plain stylize call runs
         decade = round(torch.tensor(weight).log10().item())
         self.content = ImagePicker("Content image", default=content)
         self.style = ImagePicker("Style image", kinds=("style", "texture"), default=style)
         self.style_weight = log_slider("Style weight β", weight, decade - 3, decade + 3)
         self.tv_weight = log_slider("TV weight", 1.0, -2, 4)
-        self.size = W.IntSlider(value=runtime.pick(384, 128) if size is None else size, min=32, max=1024, step=32,
+        self.size = W.IntSlider(value=runtime.default("playground_size", size), min=32, max=1024, step=32,
                                 description="Size (long side, px)", style=LABELS, layout=wide())
-        self.steps = W.IntSlider(value=runtime.pick(200, 20) if steps is None else steps, min=1, max=1000,
+        self.steps = W.IntSlider(value=runtime.default("playground_steps", steps), min=1, max=1000,
                                  description="Steps", style=LABELS, layout=wide())
         self.layers = {name: W.Checkbox(value=True, description=name, indent=False, layout=W.Layout(width="auto"))
                        for name in STYLE_LAYERS}

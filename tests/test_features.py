@@ -5,15 +5,15 @@ import pytest
 import torch
 
 import stylelib as sl
-from stylelib import features, weights
+from stylelib import features, layers, weights
 
 
 def test_layer_names_follow_the_papers():
-    names = features.layer_names("vgg19")
+    names = layers.layer_names("vgg19")
     assert names[:5] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1"]
     assert names[-3:] == ["conv5_4", "relu5_4", "pool5"]
-    assert len(features.conv_names("vgg19")) == 16 and len(features.conv_names("vgg16")) == 13
-    assert "conv3_4" in names and "conv3_4" not in features.layer_names("vgg16")
+    assert len(layers.conv_names("vgg19")) == 16 and len(layers.conv_names("vgg16")) == 13
+    assert "conv3_4" in names and "conv3_4" not in layers.layer_names("vgg16")
 
 
 def test_layer_shapes(model):
