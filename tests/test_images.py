@@ -1,5 +1,7 @@
 """Loading every common format and mode as upright RGB in [0, 1]; resizing; saving safely."""
 import hashlib
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -104,12 +106,26 @@ def test_save_is_atomic_and_never_overwrites(tmp_path):
     out = tmp_path / "out.png"
     images.save_image(_expected(), out)
     before = _digest(out)
-    with pytest.raises(sl.ImageError, match="already exists"):
+    with pytest.raises(sl.ImageError, match=r"already exists: pass --overwrite \(overwrite=True in Python\)"):
         images.save_image(torch.zeros(1, 3, 2, 4), out)
     assert _digest(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary file left behind
     images.save_image(torch.zeros(1, 3, 2, 4), out, overwrite=True)
     assert sl.load_image(out).max() == 0
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_saved_files_get_the_users_usual_permissions(tmp_path, umask):
+    """Outputs are for sharing and viewing: mode 0o666 minus the umask, as any program's new file
+    (a temporary file from tempfile.mkstemp would leave them 0600)."""
+    old = os.umask(umask)
+    try:
+        out = images.save_image(_expected(), tmp_path / "out.png")
+        replaced = images.save_image(_expected(), out, overwrite=True)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(replaced.stat().st_mode) == 0o666 & ~umask
 
 
 def test_save_refuses_an_input_and_bad_places(tmp_path):

