@@ -102,7 +102,7 @@ class VGGFeatures(nn.Module):
 
 def vgg(backbone: str = "auto", pooling: str = "max", device=None, verbose: bool = True) -> VGGFeatures:
     """A ready VGGFeatures on `device` with verified weights from the resolved source."""
-    source = resolve(backbone, fetch=True, verbose=verbose)
+    source = resolve(backbone, verbose=verbose)
     model = VGGFeatures(source.arch, source.convention, pooling)
     model.body.load_state_dict(load(source), strict=True)
     model.source = source
@@ -111,6 +111,6 @@ def vgg(backbone: str = "auto", pooling: str = "max", device=None, verbose: bool
 
 def describe(backbone: str = "auto") -> str:
     """One line for the top of every notebook: device, weight source, quick or full mode."""
-    source = resolve(backbone, fetch=True, verbose=False)
+    source = resolve(backbone, verbose=False)
     mode = "quick (STYLELIB_QUICK=1: small images, few steps)" if runtime.quick() else "full"
     return f"device: {runtime.device()} | weights: {source.name} ({source.reason}) | mode: {mode}"

