@@ -1,33 +1,33 @@
 """stylelib: the thin library behind the neural style transfer notebooks.
 
-One idea per module: images (files in and out), weights (where VGG weights come from),
-features (VGG with named layers), losses (Gram matrix, content, style, total variation),
-objective (the Gatys objective as data), transfer (the optimization loop), runtime (device and quick mode).
+One idea per module: images (files in and out), weights (where VGG weights come from), layers (their
+names), features (VGG with named layers), losses (Gram matrix, content, style, total variation),
+objective (the Gatys objective as data), transfer (the optimization loop), runtime (device and quick
+mode). The notebooks use what this package exports (`__all__`) and the public modules' own `__all__`:
+anatomy, color, fast, images, losses, plots, presets, pyramid, widgets.
 """
 from .errors import ImageError, SettingsError, StylelibError, WeightsError
 from .features import VGGFeatures, describe, vgg
-from .images import catalog, content, load_image, save_image, style, texture, to_pil, to_tensor
-from .losses import content_loss, gram_matrix, style_loss, tv_anisotropic, tv_isotropic, tv_squared
+from .images import catalog, content, load_image, resize_tensor, save_image, style, texture, to_pil, to_tensor
 from .layers import layer_names
+from .losses import content_loss, gram_matrix, style_loss, tv_anisotropic, tv_isotropic, tv_squared
 from .objective import CONTENT_LAYERS, STYLE_LAYERS, Objective
 from .runtime import device, pick, quick
 from .transfer import Result, Run, invert_features, optimize, stylize, synthesize_texture
+from . import anatomy, color, fast, images, losses, plots, presets, pyramid, widgets  # the public modules
+from .color import luminance_transfer, match_colors
+from .presets import PRESETS, preset
+from .pyramid import largest_size, stylize_multiscale, time_limit
 
 __all__ = [
     "ImageError", "SettingsError", "StylelibError", "WeightsError",
-    "VGGFeatures", "layer_names", "vgg",
-    "catalog", "content", "load_image", "save_image", "style", "texture", "to_pil", "to_tensor",
+    "VGGFeatures", "describe", "layer_names", "vgg",
+    "catalog", "content", "load_image", "resize_tensor", "save_image", "style", "texture", "to_pil", "to_tensor",
     "content_loss", "gram_matrix", "style_loss", "tv_anisotropic", "tv_isotropic", "tv_squared",
-    "describe", "device", "pick", "quick",
-    "Result", "Run", "invert_features", "optimize", "stylize", "synthesize_texture",
     "CONTENT_LAYERS", "STYLE_LAYERS", "Objective",
+    "device", "pick", "quick",
+    "Result", "Run", "invert_features", "optimize", "stylize", "synthesize_texture",
+    "anatomy", "color", "fast", "images", "losses", "plots", "presets", "pyramid", "widgets",
+    "luminance_transfer", "match_colors", "PRESETS", "preset", "largest_size", "stylize_multiscale", "time_limit",
 ]
 
-# controls (colour, multi-scale, presets) and fast feed-forward style transfer (issue 4)
-from . import color, fast, presets, pyramid  # noqa: E402
-from .color import luminance_transfer, match_colors  # noqa: E402
-from .presets import PRESETS, preset  # noqa: E402
-from .pyramid import largest_size, stylize_multiscale, time_limit  # noqa: E402
-
-__all__ += ["color", "fast", "presets", "pyramid", "luminance_transfer", "match_colors", "PRESETS", "preset",
-            "largest_size", "stylize_multiscale", "time_limit"]

@@ -25,6 +25,10 @@ from .objective import STYLE_LAYERS
 from .settings import choice, number
 from .transfer import Result, optimize
 
+__all__ = ["LayerInfo", "layer_table", "table_text", "positional_names", "top_channels", "channel_response",
+           "shuffle_patches", "relative_change", "GRAM_NORMALISATIONS", "gram_variants", "StyleLayerTracker",
+           "high_frequency_energy", "psnr", "add_noise", "tv_denoise"]
+
 
 @dataclass(frozen=True)
 class LayerInfo:

@@ -16,6 +16,9 @@ from .errors import SettingsError
 from .images import as_image
 from .transfer import stylize
 
+__all__ = ["rgb_to_yiq", "yiq_to_rgb", "luminance", "luminance_transfer", "chroma_shift", "match_colors",
+           "MATCH_METHODS"]
+
 # NTSC YIQ: Y is luminance, I and Q are the two chroma axes. The inverse is computed, not typed.
 RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
                            [0.595716, -0.274453, -0.321263],

@@ -25,6 +25,9 @@ from .presets import JOHNSON_2016
 from .settings import MAX_STEPS, number, whole
 from .transfer import network
 
+__all__ = ["NORMS", "ConvBlock", "ResidualBlock", "TransformerNet", "random_crops", "image_paths", "Training",
+           "train", "apply", "ms_per_image", "save_transformer", "load_transformer"]
+
 NORMS = ("instance", "batch", "none")
 MIN_SIDE = 8  # reflection padding needs every level of the network to be at least 2 px
 

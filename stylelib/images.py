@@ -15,6 +15,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
+__all__ = ["catalog", "content", "style", "texture", "load_image", "as_image", "to_tensor", "to_pil",
+           "resize_tensor", "save_image"]
+
 DATA_DIR = Path(os.environ.get("STYLELIB_DATA", Path(__file__).resolve().parent.parent / "data"))
 KINDS = ("content", "style", "texture")
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp")

@@ -17,6 +17,9 @@ entries are ~10⁴ times relu5_1's on the offline VGG16, so plain equal weights 
 """
 import torch
 
+__all__ = ["gram_matrix", "masked_gram_matrix", "content_loss", "style_layer_loss", "style_loss",
+           "tv_anisotropic", "tv_isotropic", "tv_squared", "TV", "range_penalty"]
+
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(B, N, H, W) features → (B, N, N) Gram matrices, averaged over the M = H·W positions."""

@@ -8,6 +8,8 @@ import torch
 
 from .images import to_pil
 
+__all__ = ["show_images", "plot_history", "show_feature_maps", "show_heatmaps", "plot_series"]
+
 
 def show_images(images: dict, title: str, columns: int | None = None, width: float = 3.2):
     """A row (or grid) of images keyed by their caption; axes in pixels so sizes can be read off."""

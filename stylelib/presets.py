@@ -31,6 +31,9 @@ from .layers import channels as _n
 from .objective import Objective
 from .transfer import Run, stylize
 
+__all__ = ["CONVENTION_SCALE", "Preset", "PRESETS", "preset", "GATYS_2016", "PYTORCH_TUTORIAL",
+           "TENSORFLOW_TUTORIAL", "JOHNSON_2016"]
+
 CONVENTION_SCALE = 255 * 0.226  # caffe features / torchvision features (see the module docstring)
 
 
@@ -159,6 +162,7 @@ JOHNSON_2016 = Preset(
                "error, = ours); so w_l = 1/N_l² and β = 5. Content at relu3_3 as in that code (the paper: "
                "relu2_2). TV weight 0 here (the paper tuned 1e-6…1e-4 per style).",
 )
+
 
 PRESETS = MappingProxyType({p.name: p for p in (GATYS_2016, PYTORCH_TUTORIAL, TENSORFLOW_TUTORIAL, JOHNSON_2016)})
 

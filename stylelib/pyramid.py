@@ -18,6 +18,8 @@ from .losses import gram_matrix
 from .objective import CONTENT_LAYERS, STYLE_LAYERS
 from .transfer import Result, stylize
 
+__all__ = ["pyramid_sizes", "stylize_multiscale", "time_limit", "bytes_per_pixel", "largest_size"]
+
 
 def pyramid_sizes(size: int, levels: int, factor: float = 2.0) -> list[int]:
     """Long sides from coarse to fine, each `factor` times the previous, ending at `size`."""

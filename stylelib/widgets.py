@@ -31,6 +31,8 @@ from .losses import gram_matrix
 from .objective import STYLE_LAYERS, Objective
 from .transfer import stylize
 
+__all__ = ["FeatureExplorer", "StylePlayground"]
+
 TOP = 16  # how many channels "top channels" shows
 TOP_CHOICE = -1  # the channel menu's value for "top 16 channels"
 CONTENT_CHOICES = ("relu2_2", "relu3_2", "relu4_2", "relu5_2")

@@ -75,3 +75,64 @@ def test_core_notebooks_have_exercises_summary_and_references(path):
     references = text.split("## References", 1)[1]
     assert len(re.findall(r"\((?:19|20)\d\d\)", references)) >= 3, "references need authors and years"
     assert "$$" in text, "math in LaTeX next to the code"
+
+
+# --- the notebooks use only the public surface of stylelib ----------------------------------------
+
+def _code_cells(path) -> list[str]:
+    """Code cells and exercise solutions, without IPython magics (so that `ast` can read them)."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    code += [m.group(1) for c in nb.cells if c.cell_type == "markdown" for m in SOLUTION.finditer(c.source)]
+    return ["\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))) for cell in code]
+
+
+def _private_uses(tree, sl) -> list[str]:
+    """Names reached through stylelib that are not in `sl.__all__` or their public module's `__all__`."""
+    import ast
+
+    public = {name: getattr(sl, name) for name in sl.__all__ if type(getattr(sl, name)).__name__ == "module"}
+    bound, wrong = {}, []  # local name → the stylelib namespace it stands for (the package or a module)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound.update({a.asname or a.name: sl for a in node.names if a.name == "stylelib"})
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stylelib"):
+            space = sl if node.module == "stylelib" else public.get(node.module.split(".")[1])
+            for alias in node.names:
+                if space is None or alias.name not in space.__all__:
+                    wrong.append(f"{node.module}.{alias.name}")
+                elif space is sl and alias.name in public:
+                    bound[alias.asname or alias.name] = public[alias.name]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
+            space = bound[node.value.id]
+            if node.attr not in space.__all__:
+                wrong.append(f"{node.value.id}.{node.attr}")
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name) and bound.get(node.value.value.id) is sl
+                and node.value.attr in public and node.attr not in public[node.value.attr].__all__):
+            wrong.append(f"{node.value.value.id}.{node.value.attr}.{node.attr}")
+    return wrong
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebooks_use_only_the_public_surface(path):
+    """`sl.X` for X in stylelib.__all__, `module.X` for a public module and X in its __all__ (issue 10)."""
+    import ast
+
+    import stylelib as sl
+
+    tree = ast.parse("\n".join(_code_cells(path)))
+    wrong = _private_uses(tree, sl)
+    assert not wrong, f"{path.name} uses names outside stylelib's public surface: {sorted(set(wrong))}"
+
+
+def test_the_surface_check_catches_private_names():
+    import ast
+
+    import stylelib as sl
+
+    code = ("import stylelib as sl\nfrom stylelib import transfer, anatomy\nfrom stylelib.pyramid import _x\n"
+            "sl.stylize\nsl._secret\nsl.images.resize_tensor\nsl.images.open_rgb\nanatomy.psnr\nanatomy._y\n")
+    assert sorted(_private_uses(ast.parse(code), sl)) == ["anatomy._y", "sl._secret", "sl.images.open_rgb",
+                                                         "stylelib.pyramid._x", "stylelib.transfer"]
