@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import stylelib as sl  # noqa: E402
-from stylelib import images, losses, speed, transfer  # noqa: E402
+from stylelib import images, losses, speed  # noqa: E402
 from stylelib.features import InputNorm, VGGFeatures  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
