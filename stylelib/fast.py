@@ -2,9 +2,16 @@
 
 The transformer network maps a photo to its stylised version: three convolutions (the last two
 with stride 2) shrink it, residual blocks transform it, and two nearest-neighbour upsamplings each
-followed by a convolution grow it back (a strided transposed convolution would leave a
-checkerboard pattern, Odena et al. 2016). Reflection padding avoids dark borders. It is trained
-with the perceptual losses of the optimisation method (`stylelib.losses`) on random crops of photos.
+followed by a convolution grow it back; a 9×9 convolution and a sigmoid give RGB in [0, 1].
+Reflection padding avoids dark borders. It is trained with the perceptual losses of the
+optimisation method (`stylelib.objective`, Johnson et al.'s preset by default) on random crops of photos.
+
+Two parts came after Johnson et al., who used batch normalisation, strided convolutions down,
+transposed ("fractionally strided") convolutions up and a scaled tanh output:
+- instance normalisation (Ulyanov et al., 2016), the default here; `norm="batch"` is Johnson's choice;
+- resize-convolution upsampling (Odena et al., 2016): a strided transposed convolution can leave a
+  checkerboard pattern, most easily where its kernel size is not a multiple of its stride (output
+  pixels then get unequal numbers of contributions).
 """
 import functools
 import os
@@ -187,11 +194,14 @@ def train(style, folder=None, objective: Objective | None = None, *, steps: int 
           device=None, progress: bool = True, width: int = 32, blocks: int = 5, **changes) -> Training:
     """Train a TransformerNet for one `style` on random crops of the photos in `folder`.
 
+    Each step: random crops (`random_crops`) → the network → `objective`'s content and style terms
+    (each crop is its own content target) → backward → one Adam step on the network's weights.
     The loss is `objective` (default: Johnson et al.'s, `presets.JOHNSON_2016`, for the network's
     input convention: content relu3_3, style relu1_2, relu2_2, relu3_3, relu4_3); `changes` replace
-    single fields (e.g. style_weight, tv_weight). With `checkpoint` (a file path) the state is saved
-    every `checkpoint_every` steps, at the end and on Ctrl-C, and a run started with an existing
-    checkpoint resumes from it: same seed, same result as an unbroken run.
+    single Objective fields (e.g. content_weight, style_weight, tv_weight, style_scale). With
+    `checkpoint` (a file path) the state is saved every `checkpoint_every` steps, at the end and on
+    Ctrl-C, and a run started with an existing checkpoint resumes from it: same seed, same result as
+    an unbroken run.
     """
     steps, batch_size, size = (runtime.default(name, value) for name, value in
                                (("train_steps", steps), ("train_batch", batch_size), ("train_size", size)))
