@@ -9,6 +9,7 @@ playground's background thread, where pyplot is not. Every problem a user can ca
 is not an image, no style layer ticked, an existing output file) becomes a message in the widget.
 """
 import html
+import math
 import io
 import tempfile
 import threading
@@ -344,8 +345,9 @@ def losses_png(history: dict, steps: int) -> bytes:
     return figure_png(fig)
 
 
-def log_slider(description: str, value: float, low: int, high: int) -> W.FloatLogSlider:
-    """A weight from 10**low to 10**high in quarter decades: weights matter by their order of magnitude."""
+def log_slider(description: str, value: float, low: float, high: float) -> W.FloatLogSlider:
+    """A weight from 10**low to 10**high in quarter decades: weights matter by their order of magnitude.
+    The notches are counted from `low`, so a `low` that is log10(value) minus whole decades puts `value` on one."""
     return W.FloatLogSlider(value=value, base=10, min=low, max=high, step=0.25, description=description,
                             readout_format=".1e", style=LABELS, layout=wide())
 
@@ -419,7 +421,7 @@ class StylePlayground:
     def _build_knobs(self, content: tuple[str, str], style: tuple[str, str], size: int | None, steps: int | None):
         """The settings of a run, each starting at stylize's default (size and steps: quick mode's)."""
         weight = Objective().style_weight  # the slider starts where a plain stylize call runs
-        decade = round(torch.tensor(weight).log10().item())
+        decade = math.log10(weight)  # the default itself is a notch of the slider
         self.content = ImagePicker("Content image", default=content)
         self.style = ImagePicker("Style image", kinds=("style", "texture"), default=style)
         self.style_weight = log_slider("Style weight β", weight, decade - 3, decade + 3)

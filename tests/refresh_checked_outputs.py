@@ -19,7 +19,9 @@ MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 def strip(nb, keep_checked: bool = True):
-    """Drop outputs and counts, keeping the text outputs of checked cells (figures never)."""
+    """Drop outputs and counts, keeping the text outputs of checked cells (figures never), and the
+    widget state that executing stores in the notebook's metadata (hundreds of kB, useless in git)."""
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
