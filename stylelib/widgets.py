@@ -424,7 +424,7 @@ class StylePlayground:
         decade = math.log10(weight)  # the default itself is a notch of the slider
         self.content = ImagePicker("Content image", default=content)
         self.style = ImagePicker("Style image", kinds=("style", "texture"), default=style)
-        self.style_weight = log_slider("Style weight β", weight, decade - 3, decade + 3)
+        self.style_weight = log_slider("Style weight β", weight, decade - 4, decade + 3)
         self.tv_weight = log_slider("TV weight", 1.0, -2, 4)
         self.size = W.IntSlider(value=runtime.default("playground_size", size), min=32, max=1024, step=32,
                                 description="Size (long side, px)", style=LABELS, layout=wide())
