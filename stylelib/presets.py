@@ -11,9 +11,12 @@ How each source's numbers were converted is written next to it. Layer names are 
 What a preset reproduces: the layers, the layer weights, α, β and λ_TV (exactly, on a network of the
 source's input convention), the optimizer with its settings, the step count and size. What it does not:
 the source's network weights (the offline backbone is a VGG16, the sources used VGG19 except
-Johnson et al.), Gatys' normalised VGG19 (rescaled so each filter's mean activation is 1) and the
-sources' white-noise initialisation (presets start from the photo), and the clamping of pixels in
-the TensorFlow tutorial and the PyTorch tutorial (a smooth range penalty keeps them in [0, 1] here).
+Johnson et al.), Gatys' normalised VGG19 (rescaled so each filter's mean activation is 1;
+`features.normalized` does it to a given model), Gatys' average pooling (pass `vgg(pooling="avg")`),
+the white-noise initialisation of Gatys et al. (presets start from the photo; pass `init="noise"`),
+Johnson et al.'s paper's content layer (relu2_2; the preset uses relu3_3, their later code's default),
+and the clamping of pixels in the TensorFlow tutorial and the PyTorch tutorial (a smooth range penalty
+keeps them in [0, 1] here).
 
 Weights are stated for the input convention of the network the source used ("caffe": BGR 0–255
 minus the mean; "torchvision": RGB normalised by ImageNet mean/std). A Caffe-convention network's
@@ -106,7 +109,8 @@ GATYS_2016 = Preset(
     conversion="paper: α·½Σ(F−P)² + β·Σ w_l E_l with E_l = Σ(G'−A')²/(4N²M²), G' = FFᵀ. Here E_l = ours/4 and "
                "½Σ(F−P)² = (N·M/2)·ours, so β_here = (β/α)/(2·N·M) with N·M of relu4_2: it depends on the image "
                "size. The paper used average pooling (pass a model built with pooling='avg'), a VGG19 whose "
-               "filters were rescaled to mean activation 1, and white-noise initialisation: not reproduced here.",
+               "filters were rescaled to mean activation 1 (features.normalized), and white-noise initialisation "
+               "(init='noise'): not reproduced by the preset itself.",
     size_dependent="content_sum",
 )
 
