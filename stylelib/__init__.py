@@ -7,7 +7,7 @@ mode). The notebooks use what this package exports (`__all__`) and the public mo
 anatomy, color, fast, images, losses, plots, presets, pyramid, widgets.
 """
 from .errors import ImageError, SettingsError, StylelibError, WeightsError
-from .features import VGGFeatures, describe, vgg
+from .features import VGGFeatures, describe, normalized, vgg
 from .images import catalog, content, load_image, resize_tensor, save_image, style, texture, to_pil, to_tensor
 from .layers import layer_names
 from .losses import content_loss, gram_matrix, style_loss, tv_anisotropic, tv_isotropic, tv_squared
@@ -21,7 +21,7 @@ from .pyramid import largest_size, stylize_multiscale, time_limit
 
 __all__ = [
     "ImageError", "SettingsError", "StylelibError", "WeightsError",
-    "VGGFeatures", "describe", "layer_names", "vgg",
+    "VGGFeatures", "describe", "layer_names", "normalized", "vgg",
     "catalog", "content", "load_image", "resize_tensor", "save_image", "style", "texture", "to_pil", "to_tensor",
     "content_loss", "gram_matrix", "style_loss", "tv_anisotropic", "tv_isotropic", "tv_squared",
     "CONTENT_LAYERS", "STYLE_LAYERS", "Objective",

@@ -52,7 +52,7 @@ class Preset:
     run: Run = field(default_factory=Run)
     steps: int = 300
     size: int = 512
-    pooling: str = "max"
+    pooling: str = "max"  # what the source used; stylize uses the model it is given (sl.vgg(pooling="avg"))
     conversion: str = ""
     size_dependent: str = ""  # "content_sum" (Gatys' ½Σ content loss) or "tv_sum" (TF's summed TV)
 
@@ -85,7 +85,7 @@ class Preset:
                 f"{' / (2·N·M)' if self.size_dependent == 'content_sum' else ''} × [{weights}]\n"
                 f"  TV {o.tv_weight:.4g}{' × 3(H-1)(W-1)' if self.size_dependent == 'tv_sum' else ''} ({o.tv}); "
                 f"{r.optimizer} lr {r.lr if r.lr is not None else 'default'}{options}; "
-                f"{self.steps} steps at {self.size} px; {self.pooling} pooling\n"
+                f"{self.steps} steps at {self.size} px; the source used {self.pooling} pooling\n"
                 f"  conversion: {self.conversion}")
 
     def stylize(self, content, style, model=None, size: int | None = None, **changes):
@@ -105,7 +105,7 @@ GATYS_2016 = Preset(
     objective=Objective(content_layers=("relu4_2",), style_layers=GATYS_STYLE, scale_free=False,
                         layer_weights={name: 1 / 5 for name in GATYS_STYLE},
                         style_weight=1e3),  # β/α = 10³ (α/β = 10⁻³ in most figures)
-    run=Run(optimizer="lbfgs"), steps=500, size=512, pooling="max",
+    run=Run(optimizer="lbfgs"), steps=500, size=512, pooling="avg",
     conversion="paper: α·½Σ(F−P)² + β·Σ w_l E_l with E_l = Σ(G'−A')²/(4N²M²), G' = FFᵀ. Here E_l = ours/4 and "
                "½Σ(F−P)² = (N·M/2)·ours, so β_here = (β/α)/(2·N·M) with N·M of relu4_2: it depends on the image "
                "size. The paper used average pooling (pass a model built with pooling='avg'), a VGG19 whose "
