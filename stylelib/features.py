@@ -3,6 +3,7 @@
 Layers are named as in the papers (`conv3_1`, `relu3_1`, `pool3`), never by position. The input
 normalisation that the weights were trained with happens inside, so callers always pass RGB in [0, 1].
 """
+import copy
 from collections import OrderedDict
 
 import torch
@@ -124,8 +125,6 @@ def normalized(model: VGGFeatures, images) -> VGGFeatures:
     conv's input weights are multiplied by m_c, so every layer's output is the original divided by m_c
     channel by channel (ReLU and pooling commute with a positive per-channel scale): the network's
     function is unchanged up to that scaling. Channels never active on `images` are left as they are."""
-    import copy
-
     images = [images] if isinstance(images, torch.Tensor) else list(images)
     relus = [name for name in model.names if name.startswith("relu")]
     sums, counts = {name: 0.0 for name in relus}, {name: 0 for name in relus}

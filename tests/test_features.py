@@ -80,3 +80,20 @@ def test_torchvision_convention_normalises_with_imagenet_statistics():
     norm = features.InputNorm("torchvision")
     x = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) + torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     assert torch.allclose(norm(x), torch.ones(1, 3, 1, 1), atol=1e-6)
+
+
+def test_normalized_network_has_unit_channel_means_and_the_same_function_up_to_scale(model):
+    """Gatys et al.'s normalisation: every active ReLU channel's mean over the images is 1, and each layer
+    is the original divided by that channel's mean (checked against the original network, not the code)."""
+    pair = [sl.content("cat", 48), sl.style("starry_night", 48)]
+    rescaled = sl.normalized(model, pair)
+    layers = ["relu1_1", "relu2_2", "relu3_1", "relu4_2", "relu5_1"]
+    for layer in layers:
+        before = torch.cat([model(x, [layer])[layer].flatten(2) for x in pair], dim=2)  # (1, N, all positions)
+        after = torch.cat([rescaled(x, [layer])[layer].flatten(2) for x in pair], dim=2)
+        mean = before.mean(dim=(0, 2))
+        active = mean > 0
+        assert torch.allclose(after.mean(dim=(0, 2))[active], torch.ones(int(active.sum())), rtol=1e-3)
+        expected = before[:, active] / mean[active].view(1, -1, 1)
+        assert torch.allclose(after[:, active], expected, rtol=1e-3, atol=1e-4 * float(expected.abs().max()))
+    assert model(pair[0], ["relu1_1"])["relu1_1"].mean() != pytest.approx(1.0, abs=0.1)  # the original is untouched
