@@ -8,11 +8,13 @@ import torch
 
 from .images import to_pil
 
-__all__ = ["show_images", "plot_history", "show_feature_maps", "show_heatmaps", "plot_series"]
+__all__ = ["show_images", "plot_history", "show_feature_maps", "show_overlays", "show_heatmaps", "plot_series"]
 
 
-def show_images(images: dict, title: str, columns: int | None = None, width: float = 3.2):
-    """A row (or grid) of images keyed by their caption; axes in pixels so sizes can be read off."""
+def show_images(images: dict, title: str, columns: int | None = None, width: float = 3.2,
+                pixel_axes: bool = False):
+    """A row (or grid) of images keyed by their caption, shown as pictures (no axes); with
+    `pixel_axes=True`, axes in pixels so that sizes can be read off."""
     columns = columns or len(images)
     rows = math.ceil(len(images) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(width * columns, width * rows + 0.6), squeeze=False)
@@ -22,8 +24,11 @@ def show_images(images: dict, title: str, columns: int | None = None, width: flo
         ax.set_visible(True)
         ax.imshow(to_pil(image) if isinstance(image, torch.Tensor) else image)
         ax.set_title(caption, fontsize=10)
-        ax.set_xlabel("x (px)")
-        ax.set_ylabel("y (px)")
+        if pixel_axes:
+            ax.set_xlabel("x (px)")
+            ax.set_ylabel("y (px)")
+        else:
+            ax.set_axis_off()
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -62,6 +67,40 @@ def show_feature_maps(features: torch.Tensor, title: str, channels=None, columns
         ax.set_xlabel("x (position)", fontsize=7)
         ax.set_ylabel("y (position)", fontsize=7)
         ax.tick_params(labelsize=6)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_overlays(image: torch.Tensor, maps: dict, title: str, columns: int | None = None, width: float = 3.2,
+                  cmap: str = "magma"):
+    """Single-channel maps (caption → (H', W') tensor) laid over a grey copy of `image` (1, 3, H, W).
+
+    Each map is stretched over the whole picture (position (i, j) of an H'×W' map covers the
+    matching 1/H' × 1/W' of it) and scaled to its own maximum: transparent where the channel is
+    silent, opaque colour where it fires most. Pictures, so no pixel axes; the colour bar is the
+    activation as a fraction of that map's maximum."""
+    photo = image[0].detach().float().cpu()
+    grey = (0.299 * photo[0] + 0.587 * photo[1] + 0.114 * photo[2]).clamp(0, 1).numpy()
+    h, w = grey.shape
+    columns = columns or len(maps)
+    rows = math.ceil(len(maps) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, width * h / w * rows + 0.9), squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for ax, (caption, fmap) in zip(axes.flat, maps.items()):
+        fmap = fmap.detach().float().cpu().squeeze().numpy()
+        level = fmap / fmap.max() if fmap.max() > 0 else np.zeros_like(fmap)
+        ax.set_visible(True)
+        ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
+        shown = ax.imshow(level, cmap=cmap, vmin=0, vmax=1, alpha=0.15 + 0.8 * level,
+                          extent=(-0.5, w - 0.5, h - 0.5, -0.5), interpolation="nearest")
+        ax.set_title(caption, fontsize=10)
+        ax.set_axis_off()
+        bar = fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        bar.solids.set_alpha(1)
+        bar.set_label("activation / map maximum", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
