@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: lab test weights render bench clean
+.PHONY: lab test weights render bench clean slides reveal
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ test: weights
 	OMP_WAIT_POLICY=PASSIVE STYLELIB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 clean:
-	rm -rf $(VENV) render bench/out .pytest_cache
+	rm -rf $(VENV) render slides .reveal bench/out .pytest_cache
 
 # Executes every notebook in full mode (no STYLELIB_QUICK; meant for a GPU) and writes HTML with all
 # figures to render/ (git-ignored). One notebook that fails stops the target with its error.
@@ -36,6 +36,31 @@ render: weights
 	for nb in notebooks/*.ipynb; do \
 		env -u STYLELIB_QUICK -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to html --execute \
 			--ExecutePreprocessor.timeout=-1 --output-dir render "$$nb" || exit 1; \
+	done
+
+# nbconvert's decks load reveal.js, require.js, jQuery and MathJax from CDNs, which a classroom or CI without
+# internet cannot reach, so npm (a package registry, like PyPI) installs them into .reveal/ and tests/slides_config.py
+# points the decks at a copy in slides/lib/. nbconvert 7's template wants reveal.js 4 (dist/, plugin/).
+REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@2.7.7
+.reveal/.installed-stamp: Makefile
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y npm; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update && sudo apt-get install -y npm; \
+	  else echo "make reveal needs npm (Debian: apt-get install npm; elsewhere: Node.js)" >&2; exit 1; fi; }
+	npm install --prefix .reveal --no-save --no-package-lock --no-audit --no-fund $(REVEAL_PACKAGES)
+	touch $@
+reveal: .reveal/.installed-stamp
+test: reveal
+
+# Executes every notebook (full mode unless STYLELIB_QUICK=1 is set, e.g. `STYLELIB_QUICK=1 make slides` on a
+# laptop) and writes one reveal.js deck per notebook to slides/ (git-ignored), with slides/lib/ beside them:
+# open slides/NAME.slides.html in a browser; the folder works offline and can be copied as a whole.
+slides: weights reveal
+	mkdir -p slides
+	rm -rf slides/lib && cp -r .reveal/node_modules slides/lib && rm -rf slides/lib/mathjax/unpacked
+	for nb in notebooks/*.ipynb; do \
+		env -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to slides --execute --config tests/slides_config.py \
+			--ExecutePreprocessor.timeout=-1 --output-dir slides "$$nb" || exit 1; \
 	done
 
 # Debian's chromium for the real-browser test (tests/test_browser.py; `playwright install` cannot
