@@ -139,10 +139,14 @@ def gram_variants(features: torch.Tensor) -> dict[str, torch.Tensor]:
 
 class StyleLayerTracker:
     r"""A `stylize` callback (use with `every=1`) that records each style layer's loss $E_l$,
-    unweighted, on the current image after every step: how fast each depth is matched."""
+    unweighted, on the current image after every step: how fast each depth is matched.
 
-    def __init__(self, model: VGGFeatures, style_image: torch.Tensor, layers=STYLE_LAYERS):
-        self.model, self.layers = model, model.check_layers(layers)
+    `scale_free=True` records the terms `stylize` minimises by default ($E_l / \overline{A^2}$);
+    the default records the paper's raw $E_l$. Each record costs one extra forward pass, so time
+    runs without a tracker."""
+
+    def __init__(self, model: VGGFeatures, style_image: torch.Tensor, layers=STYLE_LAYERS, scale_free: bool = False):
+        self.model, self.layers, self.scale_free = model, model.check_layers(layers), scale_free
         dev = next(model.parameters()).device
         with torch.no_grad():
             self.targets = {k: gram_matrix(v) for k, v in model(style_image.to(dev), self.layers).items()}
@@ -152,7 +156,8 @@ class StyleLayerTracker:
     def __call__(self, step, image, result) -> bool:
         feats = self.model(image, self.layers)
         for name in self.layers:
-            self.curves[name].append(float(style_layer_loss(feats[name], self.targets[name])))
+            self.curves[name].append(float(style_layer_loss(feats[name], self.targets[name],
+                                                             scale_free=self.scale_free)))
         return False  # never stops the run
 
 
