@@ -73,8 +73,9 @@ def run_style_transfer(vgg, content_img, style_img, input_img, num_steps, conten
                        style_weight, content_weight=1.0, on_eval=None):
     """The tutorial's loop, stopped after exactly `num_steps` closure evaluations.
 
-    `vgg` is a stylelib VGGFeatures (its `.body` and `.normalize` are used). `on_eval(n, loss)`
-    is called after evaluation n with the loss tensor (the benchmark records the first one).
+    `vgg` is a stylelib VGGFeatures (its `.body` and `.normalize` are used). `on_eval(n, loss, image)`
+    is called after evaluation n with the loss tensor and the image it evaluated (the benchmark records
+    the first loss; the time-to-target mode checks the image).
     """
     model, style_losses, content_losses = get_style_model_and_losses(
         vgg.body, vgg.normalize, style_img, content_img, content_layers, style_layers)
@@ -101,7 +102,7 @@ def run_style_transfer(vgg, content_img, style_img, input_img, num_steps, conten
             loss.backward()
             run[0] += 1
             if on_eval:
-                on_eval(run[0], loss)
+                on_eval(run[0], loss, input_img.detach())
             return style_score + content_score
         # 20 evaluations per step as in the tutorial, fewer on the last so the count is exact
         optimizer.param_groups[0]["max_iter"] = min(20, num_steps - run[0])

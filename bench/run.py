@@ -91,7 +91,7 @@ def run_baseline(problem, evals, model):
     first = []
     image = baseline.run_style_transfer(
         model, problem.content, problem.style, problem.content.clone(), evals, problem.content_layers,
-        problem.style_layers, problem.style_weight, on_eval=lambda n, loss: n == 1 and first.append(float(loss.detach())))
+        problem.style_layers, problem.style_weight, on_eval=lambda n, loss, image: n == 1 and first.append(float(loss.detach())))
     return image.detach(), first[0]
 
 
@@ -302,9 +302,17 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="runs per impl and size (interleaved)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: the best available)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
-    p.add_argument("--impls", nargs="+", default=["stylelib", "baseline"], choices=list(IMPLS))
+    p.add_argument("--impls", nargs="+", default=["stylelib", "baseline"],
+                   help=f"per-evaluation mode: {', '.join(IMPLS)}; target mode: see bench/target.py")
     p.add_argument("--out", default=str(ROOT / "bench" / "out" / "results.json"), help="JSON file to write")
+    p.add_argument("--target-evals", type=int, default=None,
+                   help="time-to-quality mode (bench/target.py): the target is the baseline's loss after this many evaluations")
+    p.add_argument("--budgets", type=float, nargs="+", default=[30, 60, 120, 240], help="seconds at which to report the loss")
     args = p.parse_args(argv)
+    if args.target_evals is not None:
+        return target_mode(args)
+    if set(args.impls) - set(IMPLS):
+        p.error(f"unknown impl(s) {', '.join(sorted(set(args.impls) - set(IMPLS)))}: choose from {', '.join(IMPLS)}")
     if args.evals < 2 or args.repeats < 1 or min(args.sizes) < 32:
         p.error("need --evals ≥ 2, --repeats ≥ 1 and sizes ≥ 32")
     device = sl.device(args.device)
@@ -316,6 +324,32 @@ def main(argv=None) -> int:
     rows = benchmark(args.impls, args.sizes, args.evals, args.repeats, device, done=lambda rows: write(rows, out))
     print(table(rows))
     print(f"wrote {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')}")
+    return 0
+
+
+def target_mode(args) -> int:
+    """`--target-evals N`: seconds until each impl first reaches the baseline's loss after N evaluations."""
+    import target
+
+    device = sl.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    impls = args.impls if args.impls != ["stylelib", "baseline"] else list(target.IMPLS)
+    impls = ["baseline", *[i for i in impls if i != "baseline"]]
+    unknown = [i for i in impls if i not in target.IMPLS]
+    if unknown:
+        raise SystemExit(f"error: --impls {', '.join(unknown)} not available in --target-evals mode: "
+                         f"choose from {', '.join(target.IMPLS)}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"device {device}, {torch.get_num_threads()} threads")
+    rows = [row for size in args.sizes
+            for row in target.time_to_target(impls, size, args.target_evals, device, tuple(args.budgets))]
+    out.write_text(json.dumps(rows, indent=1) + "\n")
+    out.with_suffix(".md").write_text(target.table(rows))
+    for size in args.sizes:
+        target.plot([r for r in rows if r["size"] == size], out.with_name(f"{out.stem}_{size}.png"))
+    print(target.table(rows))
     return 0
 
 

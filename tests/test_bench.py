@@ -41,3 +41,25 @@ def test_baseline_minimises_the_same_objective_as_stylelib():
     assert first["baseline"] == pytest.approx(first["stylelib-fp32"], rel=1e-5)
     assert first["baseline"] > 0
 
+
+
+def test_time_to_target_mode_writes_rows_with_the_baselines_target(tmp_path):
+    out = tmp_path / "t.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--target-evals", "4", "--sizes", "32",
+                           "--device", "cpu", "--impls", "baseline", "stylelib", "--budgets", "0.5", "60",
+                           "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    assert [r["impl"] for r in rows] == ["baseline", "stylelib"]
+    base = rows[0]
+    for row in rows:
+        assert set(bench.ROW_KEYS) <= set(row) and row["target_loss"] == base["target_loss"]
+        seconds = [s for s, _, _ in row["curve"]]
+        assert seconds == sorted(seconds) and len(row["curve"]) == row["evals"]  # one check per evaluation
+        if row["seconds_to_target"] is not None:  # the first checked image at or below the target
+            hit = next(c for c in row["curve"] if c[2] <= base["target_loss"])
+            assert row["seconds_to_target"] == pytest.approx(hit[0], abs=1e-3) and row["evals_to_target"] == hit[1]
+        assert row["loss_at"]["60.0"] == min(loss for _, _, loss in row["curve"])
+    # the target is the baseline's own loss at its last evaluation, which it therefore reaches there
+    assert base["evals_to_target"] <= base["evals"] == 4 and base["curve"][-1][2] == base["target_loss"]
+    assert out.with_name("t_32.png").read_bytes()[:4] == b"\x89PNG"
