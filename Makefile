@@ -27,7 +27,7 @@ test: weights
 	OMP_WAIT_POLICY=PASSIVE STYLELIB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 clean:
-	rm -rf $(VENV) render bench/out .pytest_cache build release
+	rm -rf $(VENV) render bench/out .pytest_cache
 
 # Executes every notebook in full mode (no STYLELIB_QUICK; meant for a GPU) and writes HTML with all
 # figures to render/ (git-ignored). One notebook that fails stops the target with its error.
