@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: lab test weights render bench clean slides reveal
+.PHONY: lab test weights render bench clean slides reveal assignments
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ test: weights
 	OMP_WAIT_POLICY=PASSIVE STYLELIB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 clean:
-	rm -rf $(VENV) render slides .reveal bench/out .pytest_cache
+	rm -rf $(VENV) render slides .reveal release build/course bench/out .pytest_cache
 
 # Executes every notebook in full mode (no STYLELIB_QUICK; meant for a GPU) and writes HTML with all
 # figures to render/ (git-ignored). One notebook that fails stops the target with its error.
@@ -78,3 +78,17 @@ browser:
 # stylelib against the tutorial-style baseline (bench/README.md); results in bench/out/
 bench: weights
 	$(PY) bench/run.py
+
+# Student versions of the notebooks (issue 12): nbgrader's generate_assignment replaces every solution
+# region with a stub and removes hidden tests. The notebooks become the assignment `stylelib` of a course
+# folder under build/, and the result goes to $(RELEASE)/ (both git-ignored). tests/test_assignments.py
+# runs this target with its own RELEASE and COURSE folders.
+RELEASE ?= release
+COURSE ?= build/course
+assignments: $(STAMP)
+	rm -rf $(COURSE) && mkdir -p $(COURSE)/source/stylelib
+	cp notebooks/*.ipynb $(COURSE)/source/stylelib/
+	printf 'c = get_config()\nc.CourseDirectory.root = "%s"\n' "$(abspath $(COURSE))" > $(COURSE)/nbgrader_config.py
+	cd $(COURSE) && $(abspath $(PY)) -m nbgrader generate_assignment stylelib --force --no-db --log-level=WARN
+	rm -rf $(RELEASE) && mkdir -p $(RELEASE) && cp $(COURSE)/release/stylelib/*.ipynb $(RELEASE)/
+	@echo "student notebooks in $(RELEASE)/"

@@ -12,7 +12,6 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 CORE = ("01_", "02_", "03_", "04_")  # the core series: exercises, summary and references required
 MARK = "# NBVAL_CHECK_OUTPUT"
-SOLUTION = re.compile(r"<details>\s*<summary>\s*Solution\s*</summary>.*?```python\n(.*?)```.*?</details>", re.S)
 
 
 def _checked(cell) -> bool:
@@ -64,12 +63,12 @@ CORE_NOTEBOOKS = [p for p in NOTEBOOKS if p.name.startswith(CORE)]
 def test_core_notebooks_have_exercises_summary_and_references(path):
     nb = nbformat.read(path, as_version=4)
     markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    exercises = [i for i, s in enumerate(markdown) if re.match(r"### Exercise \d+: ", s)]
+    exercises = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and re.match(r"### Exercise \d+: ", c.source)]
     assert len(exercises) >= 3, f"{path.name}: {len(exercises)} exercises, at least 3 wanted"
-    for i in exercises:  # each exercise is followed by its revealable, self-checking solution
-        solution = SOLUTION.search(markdown[i + 1])
-        assert solution, f"{path.name}: exercise without a <details> solution after it: {markdown[i][:60]!r}"
-        assert "assert " in solution.group(1), f"{path.name}: solution does not check itself"
+    for i in exercises:  # each is followed by its answer cell and its autograded check (tests/test_exercises.py)
+        following = [c.metadata.get("nbgrader", {}) for c in nb.cells[i + 1 : i + 3]]
+        assert [m.get("solution") for m in following] == [True, False] and following[1].get("grade"), \
+            f"{path.name}: exercise without an nbgrader answer and check cell after it: {nb.cells[i].source[:60]!r}"
     text = "\n".join(markdown)
     assert "## Summary" in text and "## References" in text
     references = text.split("## References", 1)[1]
@@ -80,10 +79,9 @@ def test_core_notebooks_have_exercises_summary_and_references(path):
 # --- the notebooks use only the public surface of stylelib ----------------------------------------
 
 def _code_cells(path) -> list[str]:
-    """Code cells and exercise solutions, without IPython magics (so that `ast` can read them)."""
+    """Code cells (exercise answers and checks included), without IPython magics (so that `ast` can read them)."""
     nb = nbformat.read(path, as_version=4)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
-    code += [m.group(1) for c in nb.cells if c.cell_type == "markdown" for m in SOLUTION.finditer(c.source)]
     return ["\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))) for cell in code]
 
 
