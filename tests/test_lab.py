@@ -53,7 +53,9 @@ def _make():
 
 
 def test_make_lab_adds_allow_root_only_for_root():
-    done = subprocess.run([*make_lab("LAB_ARGS=--no-browser"), "-n"], cwd=ROOT, capture_output=True, text=True)
+    # --no-print-directory: under `make test` a nested make would add "make[1]: Leaving directory" lines
+    done = subprocess.run([*make_lab("LAB_ARGS=--no-browser"), "-n", "--no-print-directory"], cwd=ROOT,
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     command = done.stdout.strip().splitlines()[-1].split()
     assert command[:2] == [f"{VENV}/bin/jupyter", "lab"] and "--no-browser" in command
