@@ -62,43 +62,52 @@ class Watch:
         return min(reached) if reached else None
 
 
-# --- the impls: each runs until `watch` stops it (or its evaluations run out) ------------------
+# --- the impls: each gets N = --target-evals; the baseline runs N evaluations, the others run until
+# `watch` stops them (target reached, or twice the baseline's time spent) -------------------------
 
-def baseline(problem, model, watch, evals):
+def baseline(problem, model, watch, target_evals):
     import baseline as tutorial
 
-    tutorial.run_style_transfer(model, problem.content, problem.style, problem.content.clone(), evals,
+    tutorial.run_style_transfer(model, problem.content, problem.style, problem.content.clone(), target_evals,
                                 problem.content_layers, problem.style_layers, problem.style_weight,
                                 on_eval=lambda n, loss, image: watch.check(n, image))
 
 
 def stylelib_with(**settings):
     """stylelib's `stylize` with the bench's objective and the given settings (none: the default schedule)."""
-    def run(problem, model, watch, evals):
+    def run(problem, model, watch, target_evals):
         count = [0]
 
         def callback(step, image, result):
             count[0] += 1
             watch.check(count[0], image)
 
-        sl.stylize(problem.content, problem.style, problem.objective, size=problem.size, steps=evals, model=model,
+        sl.stylize(problem.content, problem.style, problem.objective, size=problem.size, steps=100 * target_evals, model=model,
                    device=problem.device, callback=callback, every=1, progress=False, **settings)
     return run
 
 
 def multiscale(levels: int, share: float):
-    """Coarse-to-fine: `share` of the evaluations on the coarse levels, the rest at full size."""
-    def run(problem, model, watch, evals):
+    """Coarse-to-fine: `share`·N steps on each coarser level, then full size until stopped."""
+    def run(problem, model, watch, target_evals):
         count = [0]
 
         def callback(step, image, result):
             count[0] += 1
             watch.check(count[0], image)
 
-        coarse = max(1, round(evals * share / (levels - 1)))
+        coarse = max(1, round(target_evals * share))
         sl.stylize_multiscale(problem.content, problem.style, size=problem.size, levels=levels,
-                              steps=[coarse] * (levels - 1) + [evals], objective=problem.objective, model=model,
+                              steps=[coarse] * (levels - 1) + [100 * target_evals], objective=problem.objective, model=model,
                               device=problem.device, callback=callback, every=1, progress=False)
+    return run
+
+
+def bf16(impl):
+    """`impl` with the convolutions in bf16 (stylelib.speed; native on CUDA and AVX512-BF16 CPUs)."""
+    def run(*args):
+        with sl.speed.options(bf16=True):
+            return impl(*args)
     return run
 
 
@@ -106,6 +115,7 @@ IMPLS = {
     "baseline": baseline,
     "stylelib": stylelib_with(),
     "stylelib-adam": stylelib_with(optimizer="adam"),
+    "stylelib-bf16": bf16(stylelib_with()),
     "stylelib-multiscale": multiscale(levels=2, share=0.3),
 }
 
@@ -124,7 +134,7 @@ def time_to_target(impls, size: int, target_evals: int, device, budgets=(30, 60,
             torch.cuda.reset_peak_memory_stats()
         with PeakRSS() as rss:
             try:
-                IMPLS[impl](problem, model, watch, target_evals if impl == "baseline" else 100 * target_evals)
+                IMPLS[impl](problem, model, watch, target_evals)
             except Stop:
                 pass
         if impl == "baseline":
