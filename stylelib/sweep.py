@@ -16,7 +16,7 @@ from . import runtime, speed
 from .errors import SettingsError
 from .objective import Objective
 from .settings import number, validate
-from .transfer import DEFAULT_LR, Result, _as_image, network, optimize
+from .transfer import DEFAULT_LR, Result, image_for, network, optimize
 
 TERMS = ("content", "style", "range", "total")
 
@@ -38,8 +38,8 @@ def stylize_sweep(content, style, style_weights, objective: Objective | None = N
     validate(size=size, steps=steps, lr=lr)
     model, dev = network(model, device)
     min_side = model.min_side(model.check_layers([*objective.content_layers, *objective.style_layers]))
-    content_image = _as_image(content, size, "content", min_side).to(dev)
-    style_image = _as_image(style, round(size * objective.style_scale), "style", min_side).to(dev)
+    content_image = image_for(content, size, "content", min_side).to(dev)
+    style_image = image_for(style, round(size * objective.style_scale), "style", min_side).to(dev)
     loss = objective.loss(model, content_image, [style_image], features=speed.feature_fn(model, dev))
     style_weight = torch.tensor(weights, device=dev)
     n = len(weights)

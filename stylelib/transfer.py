@@ -109,7 +109,7 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
     return result
 
 
-def _as_image(image, size: int, label: str, min_side: int) -> torch.Tensor:
+def image_for(image, size: int, label: str, min_side: int) -> torch.Tensor:
     """`images.as_image`, refusing an image too thin for the chosen layers (named by `label` or its path)."""
     label = label if isinstance(image, torch.Tensor) else str(image)
     image = images.as_image(image, size)
@@ -202,8 +202,8 @@ def stylize(content=None, style=None, objective: Objective | None = None, *, siz
     layers = [*(objective.content_layers if content is not None else ()), *(objective.style_layers if styles else ())]
     min_side = model.min_side(model.check_layers(layers))
     try:
-        content_image = _as_image(content, size, "content", min_side).to(dev) if content is not None else None
-        style_images = [_as_image(image, round(size * objective.style_scale), "style", min_side).to(dev)
+        content_image = image_for(content, size, "content", min_side).to(dev) if content is not None else None
+        style_images = [image_for(image, round(size * objective.style_scale), "style", min_side).to(dev)
                         for image in styles]
         loss = objective.loss(model, content_image, style_images, features=speed.feature_fn(model, dev))
         shape = content_image.shape if content_image is not None else (
