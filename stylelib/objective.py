@@ -137,6 +137,7 @@ class Loss:
         self.content_layers = model.check_layers(objective.content_layers) if has_content else []
         self.style_layers = model.check_layers(objective.style_layers) if len(styles) else []
         self.blend, masks = style_mix(len(styles), objective.style_blend, objective.style_masks)
+        self.layer_weights = objective.weights()  # w_l, fixed for the whole run
         device = next(model.parameters()).device
         self.masks = [None if mask is None else mask.to(device) for mask in masks]
         self.content_targets = self.measure(content) if content is not None else {}
@@ -163,7 +164,7 @@ class Loss:
                                                       for n in self.content_layers)
         if self.style_layers:
             terms["style"] = o.style_weight * sum(
-                share * style_loss(feats, grams, o.weights(), mask, o.scale_free, per_image=True)
+                share * style_loss(feats, grams, self.layer_weights, mask, o.scale_free, per_image=True)
                 for share, grams, mask in zip(self.blend, self.style_targets, self.masks) if share)
         if o.tv_weight:
             terms["tv"] = o.tv_weight * TV[o.tv](x, per_image=True)
