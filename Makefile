@@ -24,7 +24,7 @@ lab: weights
 # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, so torch stays fast when
 # the kernel, the test process and the browser share two cores (spinning measured up to 40x slower).
 test: weights
-	OMP_WAIT_POLICY=PASSIVE STYLELIB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
+	OMP_WAIT_POLICY=PASSIVE STYLELIB_MODE=quick MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 clean:
 	rm -rf $(VENV) render slides .reveal release build/course bench/out .pytest_cache
@@ -52,7 +52,7 @@ REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@2.7.7
 reveal: .reveal/.installed-stamp
 test: reveal
 
-# Executes every notebook (full mode unless STYLELIB_QUICK=1 is set, e.g. `STYLELIB_QUICK=1 make slides` on a
+# Executes every notebook (full mode unless STYLELIB_MODE says otherwise, e.g. `STYLELIB_MODE=quick make slides` on a
 # laptop) and writes one reveal.js deck per notebook to slides/ (git-ignored), with slides/lib/ beside them:
 # open slides/NAME.slides.html in a browser; the folder works offline and can be copied as a whole.
 slides: weights reveal

@@ -12,7 +12,7 @@ from .images import catalog, content, load_image, resize_tensor, save_image, sty
 from .layers import layer_names
 from .losses import content_loss, gram_matrix, style_loss, tv_anisotropic, tv_isotropic, tv_squared
 from .objective import CONTENT_LAYERS, STYLE_LAYERS, Objective
-from .runtime import device, pick, quick
+from .runtime import device, pick, quick, tier
 from .transfer import Result, Run, invert_features, optimize, stylize, synthesize_texture
 from . import anatomy, color, fast, images, losses, plots, presets, pyramid, widgets  # the public modules
 from .color import luminance_transfer, match_colors
@@ -25,7 +25,7 @@ __all__ = [
     "catalog", "content", "load_image", "resize_tensor", "save_image", "style", "texture", "to_pil", "to_tensor",
     "content_loss", "gram_matrix", "style_loss", "tv_anisotropic", "tv_isotropic", "tv_squared",
     "CONTENT_LAYERS", "STYLE_LAYERS", "Objective",
-    "device", "pick", "quick",
+    "device", "pick", "quick", "tier",
     "Result", "Run", "invert_features", "optimize", "stylize", "synthesize_texture",
     "anatomy", "color", "fast", "images", "losses", "plots", "presets", "pyramid", "widgets",
     "luminance_transfer", "match_colors", "PRESETS", "preset", "largest_size", "stylize_multiscale", "time_limit",

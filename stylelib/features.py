@@ -111,10 +111,9 @@ def vgg(backbone: str = "auto", pooling: str = "max", device=None, verbose: bool
 
 
 def describe(backbone: str = "auto") -> str:
-    """One line for the top of every notebook: device, weight source, quick or full mode."""
+    """One line for the top of every notebook: device, weight source, and the tier with why it was chosen."""
     source = resolve(backbone, verbose=False)
-    mode = "quick (STYLELIB_QUICK=1: small images, few steps)" if runtime.quick() else "full"
-    return f"device: {runtime.device()} | weights: {source.name} ({source.reason}) | mode: {mode}"
+    return f"device: {runtime.device()} | weights: {source.name} ({source.reason}) | tier: {runtime.tier()}"
 
 
 @torch.no_grad()

@@ -41,7 +41,7 @@ def strip(nb, keep_checked: bool = True):
 
 def refresh(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
-    os.environ.update(STYLELIB_QUICK="1", MPLBACKEND="Agg", PYTHONPATH=str(ROOT))
+    os.environ.update(STYLELIB_MODE="quick", MPLBACKEND="Agg", PYTHONPATH=str(ROOT))
     start = time.perf_counter()
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start

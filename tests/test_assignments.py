@@ -57,7 +57,7 @@ def _meta(cell) -> dict:
 def _execute(nb):
     """Run `nb` as nbval runs the instructor version: quick mode, Agg, this repository's stylelib, the
     notebooks folder as working directory. Errors stay in the outputs instead of stopping the run."""
-    env = {"STYLELIB_QUICK": "1", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {"STYLELIB_MODE": "quick", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)

@@ -1,7 +1,7 @@
 """The widgets as a person uses them: JupyterLab in headless Chromium runs notebook 07 and clicks.
 
 A JupyterLab server from this Python (the project's venv) serves a temporary copy of notebooks/
-on a free localhost port with a random token and STYLELIB_QUICK=1; Playwright drives Debian's
+on a free localhost port with a random token and STYLELIB_MODE=quick; Playwright drives Debian's
 chromium (`make browser` installs it; `playwright install` cannot download here). The test fails on
 any error output in the notebook or error message in a widget, and leaves screenshots of both
 widgets in screenshots/ (git-ignored).
@@ -47,7 +47,7 @@ def free_port() -> int:
 
 def server_environment(folder: Path) -> dict:
     """Quick mode, this checkout's stylelib, and Jupyter's user folders inside `folder` (no user state leaks in)."""
-    env = {**os.environ, "STYLELIB_QUICK": "1", "JUPYTER_PREFER_ENV_PATH": "1",
+    env = {**os.environ, "STYLELIB_MODE": "quick", "JUPYTER_PREFER_ENV_PATH": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("MPLBACKEND", None)  # the kernel's own inline backend, as for a user
     for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("JUPYTER_RUNTIME_DIR", "runtime"),

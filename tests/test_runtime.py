@@ -5,11 +5,32 @@ import torch
 import stylelib as sl
 
 
-def test_quick_switch_is_read_from_the_environment(monkeypatch):
-    monkeypatch.setenv("STYLELIB_QUICK", "1")
-    assert sl.quick() and sl.pick(512, 128) == 128
-    monkeypatch.setenv("STYLELIB_QUICK", "0")
-    assert not sl.quick() and sl.pick(512, 128) == 512
+def test_tier_is_read_from_the_environment(monkeypatch):
+    monkeypatch.delenv("STYLELIB_QUICK", raising=False)
+    for name in ("full", "laptop", "quick"):
+        monkeypatch.setenv("STYLELIB_MODE", name)
+        assert sl.tier().name == name and sl.tier().reason == f"STYLELIB_MODE={name}"
+        assert sl.pick(full=512, laptop=256, quick=128) == {"full": 512, "laptop": 256, "quick": 128}[name]
+        assert sl.quick() == (name == "quick")
+    monkeypatch.setenv("STYLELIB_MODE", "fast")
+    with pytest.raises(sl.SettingsError, match="STYLELIB_MODE='fast' is not a tier: use one of full, laptop, quick"):
+        sl.tier()
+
+
+def test_tier_without_a_setting_follows_the_machine(monkeypatch):
+    monkeypatch.delenv("STYLELIB_MODE", raising=False)
+    monkeypatch.setenv("STYLELIB_QUICK", "1")  # the older spelling still means quick
+    assert sl.tier().name == "quick"
+    monkeypatch.delenv("STYLELIB_QUICK")
+    for cuda, name in ((True, "full"), (False, "laptop")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        assert sl.tier().name == name
+        assert f"tier: {name} (" in sl.features.describe()  # the notebooks' first line says the tier and why
+
+
+def test_pick_names_every_tier():
+    with pytest.raises(TypeError):
+        sl.pick(512, 128)  # the two-tier positional form would silently mean laptop=128
 
 
 def test_stylize_defaults_shrink_in_quick_mode(monkeypatch, model):

@@ -73,7 +73,7 @@ def test_deck_presents_offline_in_chromium(tmp_path):
     nb = nbformat.read(ROOT / "notebooks" / f"{DECK}.ipynb", as_version=4)
     slide_metadata.apply(nb)  # the deck as the rules make it, whether or not the notebook stores them yet
     nbformat.write(nb, tmp_path / f"{DECK}.ipynb")
-    env = {**os.environ, "STYLELIB_QUICK": "1",
+    env = {**os.environ, "STYLELIB_MODE": "quick",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("MPLBACKEND", None)  # the kernel's inline backend draws the figures (Agg would draw none)
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", "--execute",
