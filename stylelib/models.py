@@ -1,0 +1,118 @@
+"""Trained feed-forward networks that ship with the series (data/models/), and how each was made.
+
+A model is two files: NAME.pt, the transformer's weights (`fast.save_transformer`, stored in float16 to
+halve the file; they are loaded back as float32), and NAME.json, its card: the sha256 of NAME.pt, the exact
+command that trained it, the steps, the seconds, the device, the final losses and the loss curves.
+`python -m stylelib train` writes both; loading checks the sha256 before torch reads the file.
+"""
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import images, runtime
+from .errors import SettingsError, WeightsError
+from .fast import TransformerNet, Training, load_transformer, save_transformer
+from .weights import sha256
+
+__all__ = ["MODELS_DIR", "shipped", "card", "load", "write"]
+
+MODELS_DIR = images.DATA_DIR / "models"
+CURVE_POINTS = 200  # a card keeps the loss curves as at most this many window means
+
+
+def shipped() -> list[str]:
+    """The names of the models in data/models/ (each a NAME.pt with its NAME.json card)."""
+    return sorted(p.stem for p in MODELS_DIR.glob("*.json") if p.with_suffix(".pt").is_file())
+
+
+def _paths(name_or_path) -> tuple[Path, Path]:
+    """(weights, card) of a shipped name or of a .pt file written by `python -m stylelib train`."""
+    path = Path(name_or_path)
+    if path.suffix == ".pt":
+        if not path.is_file():
+            raise WeightsError(f"no network file {path}")
+        return path, path.with_suffix(".json")
+    if str(name_or_path) not in shipped():
+        raise WeightsError(f"no shipped model named {str(name_or_path)!r}: the shipped models are "
+                           f"{', '.join(shipped()) or 'none'} (or give the path of a .pt file)")
+    return MODELS_DIR / f"{name_or_path}.pt", MODELS_DIR / f"{name_or_path}.json"
+
+
+def card(name_or_path) -> dict:
+    """How a model was made: command, steps, seconds, device, final losses, curves (its NAME.json)."""
+    _, card_path = _paths(name_or_path)
+    if not card_path.is_file():
+        raise WeightsError(f"{card_path} is missing: the card says how the network was trained and its sha256")
+    return json.loads(card_path.read_text())
+
+
+def load(name_or_path, device=None) -> TransformerNet:
+    """A shipped model by name ("starry_night") or a trained .pt file, after checking its sha256 against its
+    card; torch reads it with weights_only=True, so the file cannot run code."""
+    weights, _ = _paths(name_or_path)
+    expected = card(name_or_path)["sha256"]
+    if sha256(weights) != expected:
+        raise WeightsError(f"{weights} does not match the sha256 in its card (changed or damaged): "
+                           "train it again or restore the file")
+    return load_transformer(weights, device)
+
+
+def _curve(values: list[float]) -> list[float]:
+    """Window means: the per-batch losses are noisy and long; a card keeps their shape."""
+    window = max(1, -(-len(values) // CURVE_POINTS))
+    return [sum(values[i:i + window]) / len(values[i:i + window]) for i in range(0, len(values), window)]
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def write(training: Training, path, style: str, settings: dict, argv=None) -> dict:
+    """Save the trained network (float16) to `path` and its card beside it; returns the card."""
+    path = Path(path)
+    save_transformer(training.net, path, half=True)
+    history = training.history
+    last = max(1, min(100, training.steps // 10))  # final losses: the mean over the last steps' batches
+    info = {
+        "style": style,
+        "sha256": sha256(path),
+        "command": "python -m stylelib " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "steps": training.steps,
+        "stopped": training.stopped,
+        "seconds": round(training.seconds[-1], 1) if training.seconds else 0.0,
+        "device": _device_name(next(training.net.parameters()).device),
+        "torch": torch.__version__,
+        "tier": runtime.tier().name,
+        "date": time.strftime("%Y-%m-%d"),
+        "settings": settings,
+        "final_losses": {term: sum(v[-last:]) / len(v[-last:]) for term, v in history.items()},
+        "curve_window": max(1, -(-training.steps // CURVE_POINTS)),
+        "curves": {term: _curve(v) for term, v in history.items()},
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(info, indent=1) + "\n")
+    os.replace(tmp, path.with_suffix(".json"))
+    return info
+
+
+def output_paths(path, overwrite: bool = False) -> tuple[Path, Path]:
+    """(network file, checkpoint) for `train --out path`, checked before hours of training: a .pt file in a
+    writable folder, not replacing a finished network unless `overwrite`; an existing checkpoint resumes."""
+    path = Path(path)
+    if path.suffix != ".pt":
+        raise SettingsError(f"--out {path} should end in .pt (its card goes beside it as {path.stem}.json)")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise SettingsError(f"cannot write {path}: folder {folder} does not exist or is not writable")
+    checkpoint = path.with_suffix(".ckpt")
+    if path.exists() and not checkpoint.exists() and not overwrite:
+        raise SettingsError(f"{path} already exists: add --overwrite to replace it, or choose another --out")
+    return path, checkpoint
