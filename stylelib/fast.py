@@ -191,7 +191,8 @@ def load_checkpoint(path) -> dict:
 def train(style, folder=None, objective: Objective | None = None, *, steps: int | None = None,
           batch_size: int | None = None, size: int | None = None, norm: str = "instance", lr: float = 1e-3,
           seed: int = 0, checkpoint=None, checkpoint_every: int = 500, model: VGGFeatures | str | None = None,
-          device=None, progress: bool = True, width: int = 32, blocks: int = 5, **changes) -> Training:
+          device=None, progress: bool = True, width: int = 32, blocks: int = 5, bf16: bool = False,
+          **changes) -> Training:
     """Train a TransformerNet for one `style` on random crops of the photos in `folder`.
 
     Each step: random crops (`random_crops`) → the network → `objective`'s content and style terms
@@ -201,7 +202,8 @@ def train(style, folder=None, objective: Objective | None = None, *, steps: int 
     single Objective fields (e.g. content_weight, style_weight, tv_weight, style_scale). With
     `checkpoint` (a file path) the state is saved every `checkpoint_every` steps, at the end and on
     Ctrl-C, and a run started with an existing checkpoint resumes from it: same seed, same result as
-    an unbroken run.
+    an unbroken run. `bf16` runs the forward passes in bfloat16 autocast (about twice the steps per
+    second on a recent GPU; the weights and Adam stay float32).
     """
     steps, batch_size, size = (runtime.default(name, value) for name, value in
                                (("train_steps", steps), ("train_batch", batch_size), ("train_size", size)))
@@ -214,7 +216,7 @@ def train(style, folder=None, objective: Objective | None = None, *, steps: int 
     paths = image_paths(folder)
     o = objective
     settings = {"norm": norm, "lr": lr, "batch_size": batch_size, "size": size, "seed": seed, "width": width,
-                "blocks": blocks, "content_weight": o.content_weight, "style_weight": o.style_weight,
+                "blocks": blocks, "bf16": bf16, "content_weight": o.content_weight, "style_weight": o.style_weight,
                 "tv_weight": o.tv_weight, "content_layers": list(o.content_layers), "style_layers": list(o.style_layers),
                 "scale_free": o.scale_free}
 
@@ -244,8 +246,10 @@ def train(style, folder=None, objective: Objective | None = None, *, steps: int 
     try:
         for step in bar:
             batch = random_crops(paths, batch_size, size, generator).to(dev)
-            out = net(batch)
-            terms = loss(out, content=batch)  # the photos are their own content targets
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                out = net(batch)
+                terms = loss(out, content=batch)  # the photos are their own content targets
+            terms = {name: term.float() for name, term in terms.items()}
             total = sum(terms.values())
             if not torch.isfinite(total):
                 training.stopped = "non-finite"
