@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: lab test weights render bench clean slides reveal assignments
+.PHONY: lab test weights render bench clean slides reveal assignments mathjax
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,26 +27,37 @@ test: weights
 	OMP_WAIT_POLICY=PASSIVE STYLELIB_MODE=quick MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 clean:
-	rm -rf $(VENV) render slides .reveal release build/course bench/out .pytest_cache
+	rm -rf $(VENV) render slides .reveal .mathjax release build/course bench/out .pytest_cache
 
-# Executes every notebook in full mode (no STYLELIB_QUICK; meant for a GPU) and writes HTML with all
-# figures to render/ (git-ignored). One notebook that fails stops the target with its error.
-render: weights
-	mkdir -p render
-	for nb in notebooks/*.ipynb; do \
-		env -u STYLELIB_QUICK -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to html --execute \
-			--ExecutePreprocessor.timeout=-1 --output-dir render "$$nb" || exit 1; \
-	done
+# Executes every notebook at this machine's tier (STYLELIB_MODE=quick|laptop|full chooses; without it: full
+# on CUDA, laptop elsewhere) and builds a Jupyter Book site of them in render/ (git-ignored): open
+# render/index.html. Seconds per notebook in render/timings.json; a notebook that fails stops the target with
+# its error. tests/render_site.py does the work (--notebooks NAME... renders some, --out DIR elsewhere).
+render: weights mathjax
+	$(PY) tests/render_site.py
 
-# nbconvert's decks load reveal.js, require.js, jQuery and MathJax from CDNs, which a classroom or CI without
-# internet cannot reach, so npm (a package registry, like PyPI) installs them into .reveal/ and tests/slides_config.py
-# points the decks at a copy in slides/lib/. nbconvert 7's template wants reveal.js 4 (dist/, plugin/).
-REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@2.7.7
-.reveal/.installed-stamp: Makefile
-	@command -v npm >/dev/null || { \
+# npm (a package registry, like PyPI) installs the JavaScript that pages would otherwise load from CDNs, which a
+# classroom or CI without internet cannot reach; apt-get installs npm where it is missing.
+NEED_NPM = command -v npm >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y npm; \
 	  elif command -v sudo >/dev/null; then sudo apt-get update && sudo apt-get install -y npm; \
-	  else echo "make reveal needs npm (Debian: apt-get install npm; elsewhere: Node.js)" >&2; exit 1; fi; }
+	  else echo "$@ needs npm (Debian: apt-get install npm; elsewhere: Node.js)" >&2; exit 1; fi; }
+
+# MathJax 3 for the rendered pages (Sphinx's default loads it from a CDN), in .mathjax/; tests/render_site.py
+# copies it into the site.
+.mathjax/.installed-stamp: Makefile
+	@$(NEED_NPM)
+	npm install --prefix .mathjax --no-save --no-package-lock --no-audit --no-fund mathjax@3.2.2
+	touch $@
+mathjax: .mathjax/.installed-stamp
+test: mathjax
+
+# nbconvert's decks load reveal.js, require.js, jQuery and MathJax from CDNs, so npm installs them into .reveal/
+# and tests/slides_config.py points the decks at a copy in slides/lib/. nbconvert 7's template wants reveal.js 4
+# (dist/, plugin/).
+REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@2.7.7
+.reveal/.installed-stamp: Makefile
+	@$(NEED_NPM)
 	npm install --prefix .reveal --no-save --no-package-lock --no-audit --no-fund $(REVEAL_PACKAGES)
 	touch $@
 reveal: .reveal/.installed-stamp
