@@ -2,9 +2,9 @@
 
 One idea per module: images (files in and out), weights (where VGG weights come from), layers (their
 names), features (VGG with named layers), losses (Gram matrix, content, style, total variation),
-objective (the Gatys objective as data), transfer (the optimization loop), runtime (device and quick
-mode). The notebooks use what this package exports (`__all__`) and the public modules' own `__all__`:
-anatomy, color, fast, images, losses, plots, presets, pyramid, widgets.
+objective (the Gatys objective as data), transfer (the optimization loop), runtime (device and tier),
+models (the shipped trained networks). The notebooks use what this package exports (`__all__`) and the
+public modules' own `__all__`: anatomy, color, fast, images, losses, models, plots, presets, pyramid, widgets.
 """
 from .errors import ImageError, SettingsError, StylelibError, WeightsError
 from .features import VGGFeatures, describe, normalized, vgg
@@ -14,7 +14,7 @@ from .losses import content_loss, gram_matrix, style_loss, tv_anisotropic, tv_is
 from .objective import CONTENT_LAYERS, STYLE_LAYERS, Objective
 from .runtime import device, pick, quick, tier
 from .transfer import Result, Run, invert_features, optimize, stylize, synthesize_texture
-from . import anatomy, color, fast, images, losses, plots, presets, pyramid, widgets  # the public modules
+from . import anatomy, color, fast, images, losses, models, plots, presets, pyramid, widgets  # the public modules
 from .color import luminance_transfer, match_colors
 from .presets import PRESETS, preset
 from .pyramid import largest_size, stylize_multiscale, time_limit
@@ -27,7 +27,7 @@ __all__ = [
     "CONTENT_LAYERS", "STYLE_LAYERS", "Objective",
     "device", "pick", "quick", "tier",
     "Result", "Run", "invert_features", "optimize", "stylize", "synthesize_texture",
-    "anatomy", "color", "fast", "images", "losses", "plots", "presets", "pyramid", "widgets",
+    "anatomy", "color", "fast", "images", "losses", "models", "plots", "presets", "pyramid", "widgets",
     "luminance_transfer", "match_colors", "PRESETS", "preset", "largest_size", "stylize_multiscale", "time_limit",
 ]
 

@@ -17,12 +17,13 @@ import torch
 
 from . import images, runtime
 from .errors import SettingsError, WeightsError
-from .fast import TransformerNet, Training, load_transformer, save_transformer
+from .fast import NORMS, TransformerNet, Training, load_transformer, save_transformer
 from .weights import sha256
 
-__all__ = ["MODELS_DIR", "shipped", "card", "load", "write"]
+__all__ = ["MODELS_DIR", "shipped", "card", "load", "write", "norm_comparison"]
 
 MODELS_DIR = images.DATA_DIR / "models"
+COMPARISON_DIR = MODELS_DIR / "norm_comparison"
 CURVE_POINTS = 200  # a card keeps the loss curves as at most this many window means
 
 
@@ -61,6 +62,15 @@ def load(name_or_path, device=None) -> TransformerNet:
         raise WeightsError(f"{weights} does not match the sha256 in its card (changed or damaged): "
                            "train it again or restore the file")
     return load_transformer(weights, device)
+
+
+def norm_comparison() -> dict[str, tuple[dict, torch.Tensor]]:
+    """The recorded normalisation experiment of notebook 06: per norm (instance, batch, none), the card of its
+    training run and its output on golden_gate_fog (512 px). Three Starry Night networks that differ only in
+    their normalisation layers, trained side by side on one GPU with the same seed (1000 steps, batch 4,
+    256-px crops, float32): too long a run for a laptop, so the series ships its record."""
+    return {norm: (json.loads((COMPARISON_DIR / f"{norm}.json").read_text()),
+                   images.load_image(COMPARISON_DIR / f"{norm}_golden_gate_fog.jpg")) for norm in NORMS}
 
 
 def _curve(values: list[float]) -> list[float]:
