@@ -39,6 +39,19 @@ ALL_CELLS_RUN = """() => {
 }"""
 
 
+def offline_page(browser, width: int, height: int, harmless: str | None = None):
+    """A page that refuses and records every http(s) request (a predicate, not a glob: Playwright's
+    "http*://**" matches no URL of a file:// page) and collects script errors, except those containing
+    `harmless`. Returns (page, refused URLs, errors)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(30 * SECOND)
+    refused, errors = [], []
+    page.route(lambda url: url.startswith(("http:", "https:")),
+               lambda route: (refused.append(route.request.url), route.abort()))
+    page.on("pageerror", lambda error: None if harmless and harmless in str(error) else errors.append(str(error)))
+    return page, refused, errors
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

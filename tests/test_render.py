@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import render_site  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SECOND  # noqa: E402
+from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, offline_page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["04_total_variation", "07_playground"]  # two short notebooks (about 12 s each in quick mode)
@@ -158,16 +158,9 @@ def test_site_in_chromium_offline(site):
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30 * SECOND)
-        refused = []
-        # a predicate, not a glob: Playwright's "http*://**" matches no URL of a file:// page
-        page.route(lambda url: url.startswith(("http:", "https:")),
-                   lambda route: (refused.append(route.request.url), route.abort()))
-        errors = []
         # sphinx-thebe's inline `const THEBE_JS_URL = ...` lands twice in every page (Jupyter Book 1.0.4 with
         # Sphinx 7.4): the second throws, harmlessly, as thebe (live code through Binder) is not used here
-        page.on("pageerror", lambda error: None if "THEBE_JS_URL" in str(error) else errors.append(str(error)))
+        page, refused, errors = offline_page(browser, 1280, 900, harmless="THEBE_JS_URL")
         try:
             page.goto((site / "index.html").as_uri())
             link = page.locator("article a", has_text=title).first  # the index's own link, not the sidebar's

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slide_metadata  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SECOND  # noqa: E402
+from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, offline_page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -86,12 +86,7 @@ def test_deck_presents_offline_in_chromium(tmp_path):
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.set_default_timeout(30 * SECOND)
-        refused = []
-        page.route("http*://**", lambda route: (refused.append(route.request.url), route.abort()))  # offline
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page, refused, errors = offline_page(browser, 1280, 800)
         try:
             page.goto(deck.as_uri())
             page.locator(".reveal.ready section.present").first.wait_for()  # reveal.js has initialised
