@@ -112,7 +112,10 @@ def test_deck_presents_offline_in_chromium(tmp_path):
             time.sleep(1.0)  # let the previous slide fade out
             page.screenshot(path=SCREENSHOTS / "slides_figure.png")
             assert not [e for e in errors if "mermaid" not in e], f"errors in the deck: {errors}"
-            assert all("mermaid" in url for url in refused), f"the deck asked the internet for {refused}"
+            # optional extras nbconvert's template adds may ask: mermaid (diagrams; none in these notebooks) and
+            # the reveal.js theme's web fonts (the browser falls back to local fonts); nothing else may
+            essential = [url for url in refused if "mermaid" not in url and "fonts.googleapis.com" not in url]
+            assert not essential, f"the deck asked the internet for {essential}"
         except Exception:
             page.screenshot(path=SCREENSHOTS / "slides_failure.png")
             raise
