@@ -4,7 +4,7 @@ At a small size the network's receptive fields cover a large part of the picture
 level settles the large-scale arrangement of strokes cheaply; each finer level then only adds
 detail, starting from the upsampled coarser result instead of from the photo, and sizes become
 reachable whose single-scale run would take too long. Whether it also reaches a lower full-size loss
-in the same time depends on giving each level enough steps: notebook 05 measures it (in quick mode,
+in the same time depends on giving each level enough steps: notebook 05 measures it (in the quick and laptop tiers,
 with very short levels, single-scale won).
 """
 import os

@@ -187,7 +187,7 @@ def stylize(content=None, style=None, objective: Objective | None = None, *, siz
     `content` / `style` are tensors, file paths or names of images in data/ (`style` may be a list,
     mixed as `Objective.style_blend` and `style_masks` say). Without `content` it synthesises a
     texture (size taken from the style); without `style` it inverts the content features. Sizes are
-    long sides in pixels (quick mode picks small defaults). `model` is a VGGFeatures or a backbone
+    long sides in pixels (each tier has its defaults, runtime.DEFAULTS). `model` is a VGGFeatures or a backbone
     name. Any field of `Objective` (content_weight, style_weight, tv_weight, style_layers, …) or of
     `Run` (optimizer, lr, init, seed, every, …) can be given as a keyword: it changes that field.
     `callback(step, image, result)` runs every `run.every` steps; returning True stops the run.

@@ -419,7 +419,7 @@ class StylePlayground:
     # -- controls ---------------------------------------------------------------------------------
 
     def _build_knobs(self, content: tuple[str, str], style: tuple[str, str], size: int | None, steps: int | None):
-        """The settings of a run, each starting at stylize's default (size and steps: quick mode's)."""
+        """The settings of a run, each starting at stylize's default (size and steps: the tier's)."""
         weight = Objective().style_weight  # the slider starts where a plain stylize call runs
         decade = math.log10(weight)  # the default itself is a notch of the slider
         self.content = ImagePicker("Content image", default=content)
