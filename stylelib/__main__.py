@@ -135,8 +135,7 @@ def _train(args, argv) -> None:
                           norm=args.norm, lr=args.lr, seed=args.seed, checkpoint=checkpoint,
                           checkpoint_every=args.checkpoint_every, model=args.backbone, device=args.device, bf16=args.bf16,
                           **changes)
-    settings = fast.load_checkpoint(checkpoint)["settings"]
-    info = models.write(training, out, style.stem, settings, argv)
+    info = models.write(training, out, style.stem, argv)
     losses = ", ".join(f"{term} {value:.4g}" for term, value in info["final_losses"].items())
     if training.stopped:
         print(f"stopped ({training.stopped}) after {training.steps} steps; run the same command again to resume")

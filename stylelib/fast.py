@@ -153,9 +153,11 @@ def random_crops(paths, count: int, size: int, generator: torch.Generator, zoom:
 
 @dataclass
 class Training:
-    """A trained (or partly trained) network and, per step, its weighted losses and the time."""
+    """A trained (or partly trained) network, the settings that made it, and, per step, its weighted losses
+    and the time."""
 
     net: TransformerNet
+    settings: dict = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
     stopped: str | None = None  # None (ran all steps), "interrupted" or "non-finite"
@@ -224,7 +226,7 @@ def train(style, folder=None, objective: Objective | None = None, *, steps: int 
     net = TransformerNet(norm, width, blocks).to(dev).train()
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
-    training = Training(net)
+    training = Training(net, settings)
     if checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
         if state["settings"] != settings:

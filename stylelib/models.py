@@ -45,20 +45,22 @@ def _paths(name_or_path) -> tuple[Path, Path]:
     return MODELS_DIR / f"{name_or_path}.pt", MODELS_DIR / f"{name_or_path}.json"
 
 
-def card(name_or_path) -> dict:
-    """How a model was made: command, steps, seconds, device, final losses, curves (its NAME.json)."""
-    _, card_path = _paths(name_or_path)
+def _read_card(card_path: Path) -> dict:
     if not card_path.is_file():
         raise WeightsError(f"{card_path} is missing: the card says how the network was trained and its sha256")
     return json.loads(card_path.read_text())
 
 
+def card(name_or_path) -> dict:
+    """How a model was made: command, steps, seconds, device, final losses, curves (its NAME.json)."""
+    return _read_card(_paths(name_or_path)[1])
+
+
 def load(name_or_path, device=None) -> TransformerNet:
     """A shipped model by name ("starry_night") or a trained .pt file, after checking its sha256 against its
     card; torch reads it with weights_only=True, so the file cannot run code."""
-    weights, _ = _paths(name_or_path)
-    expected = card(name_or_path)["sha256"]
-    if sha256(weights) != expected:
+    weights, card_path = _paths(name_or_path)
+    if sha256(weights) != _read_card(card_path)["sha256"]:
         raise WeightsError(f"{weights} does not match the sha256 in its card (changed or damaged): "
                            "train it again or restore the file")
     return load_transformer(weights, device)
@@ -73,9 +75,14 @@ def norm_comparison() -> dict[str, tuple[dict, torch.Tensor]]:
                    images.load_image(COMPARISON_DIR / f"{norm}_golden_gate_fog.jpg")) for norm in NORMS}
 
 
+def _window(steps: int) -> int:
+    """Steps per point of a card's curves: at most CURVE_POINTS points."""
+    return max(1, -(-steps // CURVE_POINTS))
+
+
 def _curve(values: list[float]) -> list[float]:
     """Window means: the per-batch losses are noisy and long; a card keeps their shape."""
-    window = max(1, -(-len(values) // CURVE_POINTS))
+    window = _window(len(values))
     return [sum(values[i:i + window]) / len(values[i:i + window]) for i in range(0, len(values), window)]
 
 
@@ -85,7 +92,7 @@ def _device_name(device: torch.device) -> str:
     return f"{device.type} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def write(training: Training, path, style: str, settings: dict, argv=None) -> dict:
+def write(training: Training, path, style: str, argv=None) -> dict:
     """Save the trained network (float16) to `path` and its card beside it; returns the card."""
     path = Path(path)
     save_transformer(training.net, path, half=True)
@@ -102,9 +109,9 @@ def write(training: Training, path, style: str, settings: dict, argv=None) -> di
         "torch": torch.__version__,
         "tier": runtime.tier().name,
         "date": time.strftime("%Y-%m-%d"),
-        "settings": settings,
+        "settings": training.settings,
         "final_losses": {term: sum(v[-last:]) / len(v[-last:]) for term, v in history.items()},
-        "curve_window": max(1, -(-training.steps // CURVE_POINTS)),
+        "curve_window": _window(training.steps),
         "curves": {term: _curve(v) for term, v in history.items()},
     }
     tmp = path.with_suffix(".json.tmp")
