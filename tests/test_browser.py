@@ -6,6 +6,7 @@ chromium (`make browser` installs it; `playwright install` cannot download here)
 any error output in the notebook or error message in a widget, and leaves screenshots of both
 widgets in screenshots/ (git-ignored).
 """
+import contextlib
 import json
 import os
 import secrets
@@ -39,17 +40,30 @@ ALL_CELLS_RUN = """() => {
 }"""
 
 
-def offline_page(browser, width: int, height: int, harmless: str | None = None):
-    """A page that refuses and records every http(s) request (a predicate, not a glob: Playwright's
-    "http*://**" matches no URL of a file:// page) and collects script errors, except those containing
-    `harmless`. Returns (page, refused URLs, errors)."""
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.set_default_timeout(30 * SECOND)
-    refused, errors = [], []
-    page.route(lambda url: url.startswith(("http:", "https:")),
-               lambda route: (refused.append(route.request.url), route.abort()))
-    page.on("pageerror", lambda error: None if harmless and harmless in str(error) else errors.append(str(error)))
-    return page, refused, errors
+@contextlib.contextmanager
+def offline_page(width: int, height: int, failure: str, harmless: str | None = None):
+    """Chromium with one page that refuses and records every http(s) request (a predicate, not a glob:
+    Playwright's "http*://**" matches no URL of a file:// page) and collects script errors, except those
+    containing `harmless`. Yields (page, refused URLs, errors); on a failure inside, saves the page as
+    SCREENSHOTS/`failure` before re-raising; closes the browser either way."""
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(30 * SECOND)
+        refused, errors = [], []
+        page.route(lambda url: url.startswith(("http:", "https:")),
+                   lambda route: (refused.append(route.request.url), route.abort()))
+        page.on("pageerror", lambda error: None if harmless and harmless in str(error) else errors.append(str(error)))
+        try:
+            yield page, refused, errors
+        except Exception:
+            page.screenshot(path=SCREENSHOTS / failure)
+            raise
+        finally:
+            browser.close()
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import render_site  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, offline_page  # noqa: E402
+from test_browser import CHROMIUM, SCREENSHOTS, offline_page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["04_total_variation", "07_playground"]  # two short notebooks (about 12 s each in quick mode)
@@ -148,42 +148,31 @@ def test_pages_have_their_figures(site):
 def test_site_in_chromium_offline(site):
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"no chromium at {CHROMIUM}: run `make browser` (Debian: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     title = render_site.title_and_objectives(ROOT / "notebooks" / f"{FIGURES}.ipynb")[0]
     next_title = render_site.title_and_objectives(ROOT / "notebooks" / f"{NAMES[1]}.ipynb")[0]
     images_loaded = "() => [...document.images].every(img => img.complete)"
     broken_images = "() => [...document.images].filter(img => img.naturalWidth === 0).map(img => img.src)"
     typeset = "() => document.querySelectorAll('mjx-container').length > 0"
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # sphinx-thebe's inline `const THEBE_JS_URL = ...` lands twice in every page (Jupyter Book 1.0.4 with
-        # Sphinx 7.4): the second throws, harmlessly, as thebe (live code through Binder) is not used here
-        page, refused, errors = offline_page(browser, 1280, 900, harmless="THEBE_JS_URL")
-        try:
-            page.goto((site / "index.html").as_uri())
-            link = page.locator("article a", has_text=title).first  # the index's own link, not the sidebar's
-            link.wait_for()
-            page.wait_for_function(images_loaded)
-            assert page.evaluate(broken_images) == [], "images on the index did not load"
-            page.wait_for_function(typeset)  # the $\beta$ of 07's objectives, by the site's own MathJax
-            page.screenshot(path=SCREENSHOTS / "render_index.png")
+    # sphinx-thebe's inline `const THEBE_JS_URL = ...` lands twice in every page (Jupyter Book 1.0.4 with
+    # Sphinx 7.4): the second throws, harmlessly, as thebe (live code through Binder) is not used here
+    with offline_page(1280, 900, "render_failure.png", harmless="THEBE_JS_URL") as (page, refused, errors):
+        page.goto((site / "index.html").as_uri())
+        link = page.locator("article a", has_text=title).first  # the index's own link, not the sidebar's
+        link.wait_for()
+        page.wait_for_function(images_loaded)
+        assert page.evaluate(broken_images) == [], "images on the index did not load"
+        page.wait_for_function(typeset)  # the $\beta$ of 07's objectives, by the site's own MathJax
+        page.screenshot(path=SCREENSHOTS / "render_index.png")
 
-            link.click()
-            page.wait_for_url(f"**/{FIGURES}.html")
-            page.wait_for_function(images_loaded)
-            assert page.locator("article img").count() >= 1, "no figure on the notebook's page"
-            assert page.evaluate(broken_images) == [], "images on the notebook's page did not load"
-            page.wait_for_function(typeset)
-            following = page.locator("a", has_text="Next").filter(has_text=next_title)
-            assert following.count() == 1, f"no link on to {next_title!r} at the end of the page"
-            page.locator("article img").first.scroll_into_view_if_needed()
-            page.screenshot(path=SCREENSHOTS / "render_notebook.png")
-            assert not errors, f"errors in the pages: {errors}"
-            assert not refused, f"the pages asked the internet for {refused}"
-        except Exception:
-            page.screenshot(path=SCREENSHOTS / "render_failure.png")
-            raise
-        finally:
-            browser.close()
+        link.click()
+        page.wait_for_url(f"**/{FIGURES}.html")
+        page.wait_for_function(images_loaded)
+        assert page.locator("article img").count() >= 1, "no figure on the notebook's page"
+        assert page.evaluate(broken_images) == [], "images on the notebook's page did not load"
+        page.wait_for_function(typeset)
+        following = page.locator("a", has_text="Next").filter(has_text=next_title)
+        assert following.count() == 1, f"no link on to {next_title!r} at the end of the page"
+        page.locator("article img").first.scroll_into_view_if_needed()
+        page.screenshot(path=SCREENSHOTS / "render_notebook.png")
+        assert not errors, f"errors in the pages: {errors}"
+        assert not refused, f"the pages asked the internet for {refused}"

@@ -7,7 +7,6 @@ classroom without internet), steps through it with the arrow keys to a figure an
 screenshots/slides_figure.png (git-ignored).
 """
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slide_metadata  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, offline_page  # noqa: E402
+from test_browser import CHROMIUM, SCREENSHOTS, offline_page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -63,8 +62,6 @@ def test_rules_on_a_made_up_notebook():
 
 
 def test_deck_presents_offline_in_chromium(tmp_path):
-    from playwright.sync_api import sync_playwright
-
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"no chromium at {CHROMIUM}: run `make browser` (Debian: apt-get install chromium)")
     if not (VENDORED / "reveal.js" / "dist" / "reveal.js").is_file():
@@ -83,41 +80,32 @@ def test_deck_presents_offline_in_chromium(tmp_path):
     deck = tmp_path / f"{DECK}.slides.html"
     assert "unpkg.com/reveal" not in deck.read_text() and "cdnjs.cloudflare.com/ajax/libs/require" not in deck.read_text()
 
-    SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page, refused, errors = offline_page(browser, 1280, 800)
-        try:
-            page.goto(deck.as_uri())
-            page.locator(".reveal.ready section.present").first.wait_for()  # reveal.js has initialised
-            reveal = "require('lib/reveal.js/dist/reveal.js')"  # the module require.js loaded (no global Reveal)
-            indices = f"() => {reveal}.getIndices()"
-            assert page.evaluate(indices)["h"] == 0 and page.evaluate(indices)["v"] == 0
-            assert "Total variation" in page.locator("section.present").first.inner_text()
+    with offline_page(1280, 800, "slides_failure.png") as (page, refused, errors):
+        page.goto(deck.as_uri())
+        page.locator(".reveal.ready section.present").first.wait_for()  # reveal.js has initialised
+        reveal = "require('lib/reveal.js/dist/reveal.js')"  # the module require.js loaded (no global Reveal)
+        indices = f"() => {reveal}.getIndices()"
+        assert page.evaluate(indices)["h"] == 0 and page.evaluate(indices)["v"] == 0
+        assert "Total variation" in page.locator("section.present").first.inner_text()
 
-            page.keyboard.press("ArrowRight")  # to section 1
-            page.wait_for_function(f"() => {reveal}.getIndices().h === 1")
-            seen = {(page.evaluate(indices)["h"], page.evaluate(indices)["v"])}
-            figure = page.locator("section.present section.present img, section.present:not(.stack) img")
-            for _ in range(10):  # down through section 1 to its first figure
-                if figure.count():
-                    break
-                page.keyboard.press("ArrowDown")
-                time.sleep(0.6)  # the slide transition
-                seen.add((page.evaluate(indices)["h"], page.evaluate(indices)["v"]))
-            assert figure.count(), f"no figure on the slides visited: {sorted(seen)}"
-            assert len(seen) >= 2, "the arrow keys did not move through the deck"
-            assert figure.first.evaluate("img => img.complete && img.naturalWidth > 0"), "the figure did not load"
-            page.wait_for_function("() => document.querySelectorAll('.MathJax_CHTML').length > 0")  # MathJax from lib/
-            time.sleep(1.0)  # let the previous slide fade out
-            page.screenshot(path=SCREENSHOTS / "slides_figure.png")
-            assert not [e for e in errors if "mermaid" not in e], f"errors in the deck: {errors}"
-            # optional extras nbconvert's template adds may ask: mermaid (diagrams; none in these notebooks) and
-            # the reveal.js theme's web fonts (the browser falls back to local fonts); nothing else may
-            essential = [url for url in refused if "mermaid" not in url and "fonts.googleapis.com" not in url]
-            assert not essential, f"the deck asked the internet for {essential}"
-        except Exception:
-            page.screenshot(path=SCREENSHOTS / "slides_failure.png")
-            raise
-        finally:
-            browser.close()
+        page.keyboard.press("ArrowRight")  # to section 1
+        page.wait_for_function(f"() => {reveal}.getIndices().h === 1")
+        seen = {(page.evaluate(indices)["h"], page.evaluate(indices)["v"])}
+        figure = page.locator("section.present section.present img, section.present:not(.stack) img")
+        for _ in range(10):  # down through section 1 to its first figure
+            if figure.count():
+                break
+            page.keyboard.press("ArrowDown")
+            time.sleep(0.6)  # the slide transition
+            seen.add((page.evaluate(indices)["h"], page.evaluate(indices)["v"]))
+        assert figure.count(), f"no figure on the slides visited: {sorted(seen)}"
+        assert len(seen) >= 2, "the arrow keys did not move through the deck"
+        assert figure.first.evaluate("img => img.complete && img.naturalWidth > 0"), "the figure did not load"
+        page.wait_for_function("() => document.querySelectorAll('.MathJax_CHTML').length > 0")  # MathJax from lib/
+        time.sleep(1.0)  # let the previous slide fade out
+        page.screenshot(path=SCREENSHOTS / "slides_figure.png")
+        assert not [e for e in errors if "mermaid" not in e], f"errors in the deck: {errors}"
+        # optional extras nbconvert's template adds may ask: mermaid (diagrams; none in these notebooks) and
+        # the reveal.js theme's web fonts (the browser falls back to local fonts); nothing else may
+        essential = [url for url in refused if "mermaid" not in url and "fonts.googleapis.com" not in url]
+        assert not essential, f"the deck asked the internet for {essential}"
