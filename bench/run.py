@@ -81,9 +81,9 @@ class Problem:
 
 # --- the implementations: each returns (final image, loss at evaluation 1) --------------------
 
-def run_stylelib(problem, evals, model):
+def run_stylelib(problem, evals, model, **settings):
     result = sl.stylize(problem.content, problem.style, problem.objective, size=problem.size, steps=evals,
-                        model=model, device=problem.device, progress=False)
+                        model=model, device=problem.device, progress=False, **settings)
     return result.image, result.history["total"][0]
 
 
@@ -134,6 +134,7 @@ IMPLS = {
     "stylelib": run_stylelib,
     "baseline": run_baseline,
     # ablations: one switch at a time, for bench/README.md
+    "stylelib-plain": lambda problem, evals, model: run_stylelib(problem, evals, model, schedule="plain"),
     "stylelib-fp32": with_options(bf16=False, channels_last=False),
     "stylelib-bf16": with_options(bf16=True, channels_last=False),
     "stylelib-fp32-cl": with_options(bf16=False, channels_last=True),

@@ -111,11 +111,20 @@ def bf16(impl):
     return run
 
 
+def fp32(impl):
+    """`impl` with every convolution in fp32 (bf16 off, stylelib.speed)."""
+    def run(*args):
+        with sl.speed.options(bf16=False):
+            return impl(*args)
+    return run
+
+
 IMPLS = {
     "baseline": baseline,
-    "stylelib": stylelib_with(),
+    "stylelib": stylelib_with(),  # the default: the fast schedule (pyramid basis, sized first step, bf16 where native)
+    "stylelib-fp32": fp32(stylelib_with()),  # the fast schedule's optimisation alone
+    "stylelib-plain": stylelib_with(schedule="plain"),  # the textbook loop (the default before issue 14)
     "stylelib-adam": stylelib_with(optimizer="adam"),
-    "stylelib-bf16": bf16(stylelib_with()),
     "stylelib-multiscale": multiscale(levels=2, share=0.3),
 }
 

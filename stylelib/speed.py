@@ -24,7 +24,7 @@ import torch
 
 from .errors import SettingsError
 
-_OPTIONS = {"bf16": False, "channels_last": "auto"}
+_OPTIONS = {"bf16": "auto", "channels_last": "auto"}
 _CHOICES = ("auto", True, False)
 _COPIES = weakref.WeakKeyDictionary()  # model -> {(bf16, channels_last, device): converted copy}
 

@@ -6,6 +6,7 @@ Texture synthesis is `stylize` without content; feature inversion is `stylize` w
 Pixels are kept in [0, 1] by a smooth penalty inside the loss, not by clamping inside the L-BFGS
 closure (clamping there hides the step from L-BFGS and corrupts its history).
 """
+import contextlib
 import dataclasses
 import math
 import time
@@ -16,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import images, runtime, speed
+from .basis import BASES, parameterise
 from .errors import ImageError, ResourceError, SettingsError
 from .features import VGGFeatures, vgg
 from .objective import FIELDS as OBJECTIVE_FIELDS
@@ -24,6 +26,11 @@ from .settings import choice, number, validate
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
+# "fast": with L-BFGS, the pyramid basis and a sized first step, and bf16 convolutions where the hardware
+# has them (stylelib.speed); reaches the bench's target ~2× sooner (bench/README.md). "plain": the textbook
+# loop notebook 03 writes by hand (pixels, torch's own first step, fp32).
+SCHEDULES = ("fast", "plain")
+FIRST_STEP = 0.05  # the fast schedule's largest pixel change in the first L-BFGS step (sized_first_step)
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 
 
@@ -58,23 +65,27 @@ def make_optimizer(name: str, params, lr: float | None, options: dict | None = N
 
 def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | None = None,
              callback=None, every: int = 10, progress: bool = True, desc: str = "optimizing",
-             optimizer_options: dict | None = None) -> Result:
+             optimizer_options: dict | None = None, basis: str = "pixels", first_step: float | None = None) -> Result:
     """Minimise sum(loss_fn(x).values()) over the pixels x, starting from `image`.
 
     `loss_fn(x)` returns a dict of named, already weighted terms. `callback(step, image, result)`
     runs every `every` steps with a copy of the current image; returning True stops the run.
     Stops early on a non-finite loss or Ctrl-C; either way the best image so far is returned.
+    `basis`: what the optimizer moves, "pixels" or "pyramid" (stylelib.basis). `first_step`: with
+    L-BFGS, the largest change of a pixel in the first step (None: torch's rule, see `sized_first_step`).
     """
     steps = validate(steps=steps)["steps"]
-    x = image.detach().clone().requires_grad_(True)
-    opt = make_optimizer(optimizer, [x], lr, optimizer_options)
+    choice("basis", basis, BASES)
+    x = parameterise(image, basis)
+    opt = make_optimizer(optimizer, x.params, lr, optimizer_options)
     result = Result(image=image.detach().clone().clamp(0, 1))
     best, start = math.inf, time.perf_counter()
 
     def closure():
         nonlocal best
         opt.zero_grad(set_to_none=True)
-        terms = loss_fn(x)
+        current = x.image()
+        terms = loss_fn(current)
         total = sum(terms.values())
         # one device-to-host copy per evaluation, not one per term
         values = dict(zip([*terms, "total"], torch.stack([*terms.values(), total]).detach().tolist()))
@@ -84,17 +95,20 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
         for name, value in values.items():
             result.history.setdefault(name, []).append(value)
         result.seconds.append(time.perf_counter() - start)
-        if values["total"] < best:  # the loss belongs to x before this step's update
+        if values["total"] < best:  # the loss belongs to the image before this step's update
             best = values["total"]
-            result.image = x.detach().clamp(0, 1).clone()
+            result.image = current.detach().clamp(0, 1).clone()
         return total
 
     bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
     try:
         for step in bar:
-            opt.step(closure)
+            if step == 0 and first_step and optimizer == "lbfgs":
+                sized_first_step(opt, x, closure, first_step)
+            else:
+                opt.step(closure)
             bar.set_postfix(loss=f"{result.history['total'][-1]:.4g}", refresh=False)
-            if callback and (step + 1) % every == 0 and callback(step + 1, x.detach().clamp(0, 1).clone(), result):
+            if callback and (step + 1) % every == 0 and callback(step + 1, x.image().detach().clamp(0, 1).clone(), result):
                 result.stopped = "callback"
                 break
     except FloatingPointError:
@@ -107,6 +121,30 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
     finally:
         bar.close()
     return result
+
+
+def sized_first_step(opt, x, closure, largest: float) -> None:
+    """L-BFGS's first step, scaled so that no pixel changes by more than `largest`.
+
+    torch's L-BFGS has no curvature yet at step 1, so it steps along -g by 1/‖g‖₁: on a 256² image
+    a change of about 1e-5 per pixel. The second step then fits its curvature to that tiny move,
+    where the quartic Gram terms look almost flat, and overshoots: the loss jumps 10–1000× at
+    evaluation 3 (bench/README.md). A first step of a visible size (5% of the range) gives the
+    secant a realistic length. Evaluation 1 is reused for the step, so this costs no evaluation.
+    """
+    loss = closure()
+    grads = [p.grad for p in x.params]
+    scale = min(1.0, 1.0 / max(sum(float(g.abs().sum()) for g in grads), 1e-30))  # torch's first step
+    with torch.no_grad():
+        moved = float(x.change([scale * g for g in grads]).abs().max())
+    group = opt.param_groups[0]
+    lr, served = group["lr"], [loss]
+    if moved > 0:
+        group["lr"] = lr * largest / moved
+    try:
+        opt.step(lambda: served.pop() if served else closure())
+    finally:
+        group["lr"] = lr
 
 
 def image_for(image, size: int, label: str, min_side: int) -> torch.Tensor:
@@ -145,9 +183,11 @@ class Run:
     init: object = "content"  # "content", "noise", "style", or an image tensor (coarse-to-fine)
     seed: int | None = 0  # for init="noise"
     every: int = 10  # callback every this many steps
+    schedule: str = "fast"  # "fast" or "plain" (SCHEDULES)
 
     def __post_init__(self):
         choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("schedule", self.schedule, SCHEDULES)
         if not isinstance(self.init, torch.Tensor):
             choice("init", self.init, INITS)
         validate(lr=self.lr, seed=self.seed, every=self.every)
@@ -189,7 +229,8 @@ def stylize(content=None, style=None, objective: Objective | None = None, *, siz
     texture (size taken from the style); without `style` it inverts the content features. Sizes are
     long sides in pixels (each tier has its defaults, runtime.DEFAULTS). `model` is a VGGFeatures or a backbone
     name. Any field of `Objective` (content_weight, style_weight, tv_weight, style_layers, …) or of
-    `Run` (optimizer, lr, init, seed, every, …) can be given as a keyword: it changes that field.
+    `Run` (optimizer, lr, init, seed, every, schedule, …) can be given as a keyword: it changes that field;
+    `schedule="plain"` runs the textbook loop instead of the faster default (SCHEDULES).
     `callback(step, image, result)` runs every `run.every` steps; returning True stops the run.
     """
     if content is None and style is None:
@@ -205,13 +246,18 @@ def stylize(content=None, style=None, objective: Objective | None = None, *, siz
         content_image = image_for(content, size, "content", min_side).to(dev) if content is not None else None
         style_images = [image_for(image, round(size * objective.style_scale), "style", min_side).to(dev)
                         for image in styles]
-        loss = objective.loss(model, content_image, style_images, features=speed.feature_fn(model, dev))
+        fast = run.schedule == "fast"
+        with contextlib.nullcontext() if fast else speed.options(bf16=False):
+            features = speed.feature_fn(model, dev)
+        loss = objective.loss(model, content_image, style_images, features=features)
         shape = content_image.shape if content_image is not None else (
             1, 3, *images.resize_tensor(style_images[0], size).shape[-2:])
         style_image = style_images[0] if style_images else None
         start = initial_image(run.init, content_image, style_image, shape, run.seed).to(dev)
+        pyramid = fast and run.optimizer == "lbfgs"
         return optimize(start, loss, steps, run.optimizer, run.lr, callback, run.every, progress,
-                        optimizer_options=dict(run.optimizer_options or {}) or None)
+                        optimizer_options=dict(run.optimizer_options or {}) or None,
+                        basis="pyramid" if pyramid else "pixels", first_step=FIRST_STEP if pyramid else None)
     except (torch.OutOfMemoryError, MemoryError):
         if dev.type == "cuda":
             torch.cuda.empty_cache()

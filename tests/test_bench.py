@@ -28,7 +28,8 @@ def test_smoke_run_writes_rows_table_and_plot(tmp_path):
         assert math.isfinite(row["style_loss"]) and math.isfinite(row["content_loss"])
         assert row["style_loss"] > 0 and row["content_loss"] >= 0
     first = {r["impl"]: r["loss_eval1"] for r in rows}
-    assert first["stylelib"] == pytest.approx(first["baseline"], rel=1e-5)  # the same objective, both fp32
+    # the same objective; stylelib's convolutions run in bf16 where native (the next test compares fp32 exactly)
+    assert first["stylelib"] == pytest.approx(first["baseline"], rel=1e-2)
     table = out.with_suffix(".md").read_text().splitlines()
     assert table[0].startswith("| impl |") and len(table) == 4
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
