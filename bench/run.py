@@ -69,14 +69,16 @@ class Problem:
         self.objective = sl.Objective(scale_free=False, style_weight=1e-2)
         self.content_layers, self.style_layers = list(self.objective.content_layers), list(self.objective.style_layers)
         self.style_weight = self.objective.style_weight
+        with torch.no_grad():  # the evaluator's targets, once (the time-to-target mode scores every evaluation)
+            self.grams = {k: losses.gram_matrix(v) for k, v in model(self.style, self.style_layers).items()}
+            self.targets = model(self.content, self.content_layers)
 
     @torch.no_grad()
     def losses(self, image) -> tuple[float, float]:
         """(style, content) terms of `image`, weighted as in stylelib, in plain fp32."""
         f = self.model(image, [*self.content_layers, *self.style_layers])
-        grams = {k: losses.gram_matrix(v) for k, v in self.model(self.style, self.style_layers).items()}
-        content = sum(losses.content_loss(f[n], self.model(self.content, [n])[n]) for n in self.content_layers)
-        return float(self.style_weight * losses.style_loss(f, grams)), float(content)
+        content = sum(losses.content_loss(f[n], self.targets[n]) for n in self.content_layers)
+        return float(self.style_weight * losses.style_loss(f, self.grams)), float(content)
 
 
 # --- the implementations: each returns (final image, loss at evaluation 1) --------------------

@@ -1,12 +1,14 @@
 """Speed switches for the optimization loop; each is on only where bench/ measured that it pays.
 
-- bf16 network (opt-in): the convolutions run in bfloat16 (a bf16 copy of the weights, made once,
-  instead of autocast re-casting the frozen weights at every pass); the input normalisation before
-  them and the features after them stay fp32, so Gram matrices and losses are fp32. Off by default:
-  on this project's CPU (native AVX512-BF16) it cut the time per evaluation by about 30%, but the
-  final loss after the same number of evaluations was 2–3% worse after 200 evaluations and 37% worse
-  after 30 at 512² — outside the 1% the project asks of a speed switch. `options(bf16="auto")` turns
-  it on where the hardware has native bf16 (CUDA, AVX512-BF16/AMX CPUs); elsewhere it is emulated.
+- bf16 network (on by default on CPUs with native bf16, AVX512-BF16/AMX; off where it would be emulated,
+  and off on CUDA, where an H100 measured no gain at 512²: 14.8 vs 15.8 ms per evaluation, and the
+  target reached later, 5.9 vs 5.3 s, the evaluation being bound by kernel launches): the convolutions run in bfloat16 (a bf16 copy of the weights,
+  made once, instead of autocast re-casting the frozen weights at every pass); the input normalisation
+  before them and the features after them stay fp32, so Gram matrices and losses are fp32. On this
+  project's CPU it cuts the time per evaluation by about 30% (35% at 512²) and reaches the benchmark's
+  target loss in about as many evaluations, so sooner (bench/README.md, issue 14); the loss after a
+  fixed number of evaluations differs from fp32 by a few percent. `stylize(schedule="plain")` and
+  `options(bf16=False)` give fp32.
 - channels_last (NHWC) layout, which cuDNN's tensor-core convolutions prefer: on by default on
   CUDA only (on the CPU, oneDNN reorders to its own layout anyway and it measured no gain).
 - TF32 needs no switch: PyTorch already runs cuDNN convolutions in TF32 on Ampere and newer GPUs
@@ -31,8 +33,8 @@ _COPIES = weakref.WeakKeyDictionary()  # model -> {(bf16, channels_last, device)
 
 @contextlib.contextmanager
 def options(**changes):
-    """Temporarily set `bf16` (default False) and/or `channels_last` (default "auto") to True,
-    False or "auto" (where the hardware gains from it)."""
+    """Temporarily set `bf16` (default "auto") and/or `channels_last` (default "auto") to True,
+    False or "auto" (where bench/ measured a gain: bf16 on CPUs with native bf16, channels_last on CUDA)."""
     for name, value in changes.items():
         if name not in _OPTIONS:
             raise SettingsError(f"unknown speed option {name!r}: choose from {', '.join(_OPTIONS)}")
@@ -57,7 +59,7 @@ def native_bf16(device: torch.device) -> bool:
 
 def settings(device: torch.device) -> dict:
     """The switches in force on `device`: {"bf16": bool, "channels_last": bool}."""
-    bf16 = native_bf16(device) if _OPTIONS["bf16"] == "auto" else _OPTIONS["bf16"]
+    bf16 = device.type == "cpu" and native_bf16(device) if _OPTIONS["bf16"] == "auto" else _OPTIONS["bf16"]
     channels_last = device.type == "cuda" if _OPTIONS["channels_last"] == "auto" else _OPTIONS["channels_last"]
     return {"bf16": bool(bf16), "channels_last": bool(channels_last)}
 

@@ -18,6 +18,11 @@ def test_options_apply_inside_the_block_only():
     assert speed.settings(CPU) == before
 
 
+def test_bf16_is_on_by_default_only_where_native_on_a_cpu():
+    """Measured to pay on CPUs with native bf16 (bench/README.md, issue 14); emulated bf16 would be slower."""
+    assert speed.settings(CPU)["bf16"] == speed.native_bf16(CPU)
+
+
 @pytest.mark.parametrize("changes, match", [({"tf32": True}, "unknown speed option 'tf32'"),
                                             ({"bf16": "yes"}, "True, False or 'auto'")])
 def test_bad_options_are_refused(changes, match):
