@@ -21,11 +21,29 @@ __all__ = ["gram_matrix", "masked_gram_matrix", "content_loss", "style_layer_los
            "tv_anisotropic", "tv_isotropic", "tv_squared", "TV", "range_penalty"]
 
 
+class _FlatGram(torch.autograd.Function):
+    r"""$F F^\top$ for a batch of (N, M) matrices, with a backward pass of one matrix product.
+
+    Autograd would treat $F$ and $F^\top$ as two inputs and spend two (N×N)·(N×M) products on the
+    gradient; since $G$ is symmetric in $F$, $\partial L/\partial F = (\bar G + \bar G^\top) F$ is one.
+    The Gram products are a quarter of an evaluation's time on the CPU (bench/README.md), so this saves
+    about a tenth of it; the values are the same."""
+
+    @staticmethod
+    def forward(ctx, flat):
+        ctx.save_for_backward(flat)
+        return flat @ flat.transpose(1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        flat, = ctx.saved_tensors
+        return (grad + grad.transpose(1, 2)) @ flat
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """(B, N, H, W) features → (B, N, N) Gram matrices, averaged over the M = H·W positions."""
     b, n, h, w = features.shape
-    flat = features.reshape(b, n, h * w)
-    return flat @ flat.transpose(1, 2) / (h * w)
+    return _FlatGram.apply(features.reshape(b, n, h * w)) / (h * w)
 
 
 def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -42,7 +60,7 @@ def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tens
         mask = torch.nn.functional.interpolate(mask, size=(h, w), mode="area")
     masked = (features * mask).reshape(b, n, h * w)
     area = mask.pow(2).flatten(1).sum(1).clamp_min(1e-8).view(-1, 1, 1)
-    return masked @ masked.transpose(1, 2) / area
+    return _FlatGram.apply(masked) / area
 
 
 def per_image_mean(values: torch.Tensor) -> torch.Tensor:

@@ -74,3 +74,18 @@ def test_tv_of_a_constant_image_is_zero_and_of_a_ramp_is_its_slope():
     ramp = torch.arange(8.0).view(1, 1, 1, 8).expand(1, 1, 8, 8) * 0.1  # +0.1 per column
     assert losses.tv_anisotropic(ramp).item() == pytest.approx(0.1)
     assert losses.tv_squared(ramp).item() == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_gram_gradient_equals_autograd_of_the_plain_product(masked):
+    """gram_matrix's one-product backward ((Ḡ + Ḡᵀ) F) against autograd through F @ Fᵀ, in float64."""
+    g = torch.Generator().manual_seed(3)
+    features = torch.randn(2, 6, 5, 7, generator=g, dtype=torch.float64, requires_grad=True)
+    target = torch.randn(2, 6, 6, generator=g, dtype=torch.float64)
+    mask = torch.rand(5, 7, generator=g, dtype=torch.float64) if masked else torch.ones(5, 7, dtype=torch.float64)
+    ours, = torch.autograd.grad((losses.masked_gram_matrix(features, mask) if masked
+                                 else losses.gram_matrix(features) - target).pow(2).sum(), features)
+    flat = (features * mask).reshape(2, 6, 35)
+    plain = flat @ flat.transpose(1, 2) / mask.pow(2).sum()
+    reference, = torch.autograd.grad((plain if masked else plain - target).pow(2).sum(), features)
+    assert torch.allclose(ours, reference, rtol=1e-12, atol=1e-14)
