@@ -128,10 +128,11 @@ def sized_first_step(opt, x, closure, largest: float) -> None:
     """L-BFGS's first step, scaled so that no pixel changes by more than `largest`.
 
     torch's L-BFGS has no curvature yet at step 1, so it steps along -g by 1/‖g‖₁: on a 256² image
-    a change of about 1e-5 per pixel. The second step then fits its curvature to that tiny move,
-    where the quartic Gram terms look almost flat, and overshoots: the loss jumps 10–1000× at
-    evaluation 3 (bench/README.md). A first step of a visible size (5% of the range) gives the
-    secant a realistic length. Evaluation 1 is reused for the step, so this costs no evaluation.
+    a change of about 1e-5 per pixel, an evaluation spent learning almost nothing. A first step of a
+    visible size (5% of the range) saved about ten evaluations to the bench's target (bench/README.md).
+    It does not stop the second step from overshooting (one curvature pair is a poor model of this
+    loss); the best image is kept, so the jump costs only its evaluations. Evaluation 1 is reused for
+    the step, so this costs no evaluation.
     """
     loss = closure()
     grads = [p.grad for p in x.params]
