@@ -103,18 +103,10 @@ def multiscale(levels: int, share: float):
     return run
 
 
-def bf16(impl):
-    """`impl` with the convolutions in bf16 (stylelib.speed; native on CUDA and AVX512-BF16 CPUs)."""
+def with_speed(impl, **switches):
+    """`impl` with `stylelib.speed` switches set, e.g. bf16=False: every convolution in fp32."""
     def run(*args):
-        with sl.speed.options(bf16=True):
-            return impl(*args)
-    return run
-
-
-def fp32(impl):
-    """`impl` with every convolution in fp32 (bf16 off, stylelib.speed)."""
-    def run(*args):
-        with sl.speed.options(bf16=False):
+        with sl.speed.options(**switches):
             return impl(*args)
     return run
 
@@ -122,7 +114,7 @@ def fp32(impl):
 IMPLS = {
     "baseline": baseline,
     "stylelib": stylelib_with(),  # the default: the fast schedule (pyramid basis, sized first step, bf16 where native)
-    "stylelib-fp32": fp32(stylelib_with()),  # the fast schedule's optimisation alone
+    "stylelib-fp32": with_speed(stylelib_with(), bf16=False),  # the fast schedule's optimisation alone
     "stylelib-plain": stylelib_with(schedule="plain"),  # the textbook loop (the default before issue 14)
     "stylelib-adam": stylelib_with(optimizer="adam"),
     "stylelib-multiscale": multiscale(levels=2, share=0.3),
