@@ -97,10 +97,11 @@ def run_baseline(problem, evals, model):
     return image.detach(), first[0]
 
 
-def with_options(**switches):
-    def run(problem, evals, model):
+def with_speed(impl, **switches):
+    """`impl` with `stylelib.speed` switches set, e.g. bf16=False: every convolution in fp32 (both modes use it)."""
+    def run(*args):
         with speed.options(**switches):
-            return run_stylelib(problem, evals, model)
+            return impl(*args)
     return run
 
 
@@ -137,10 +138,10 @@ IMPLS = {
     "baseline": run_baseline,
     # ablations: one switch at a time, for bench/README.md
     "stylelib-plain": lambda problem, evals, model: run_stylelib(problem, evals, model, schedule="plain"),
-    "stylelib-fp32": with_options(bf16=False, channels_last=False),
-    "stylelib-bf16": with_options(bf16=True, channels_last=False),
-    "stylelib-fp32-cl": with_options(bf16=False, channels_last=True),
-    "stylelib-bf16-cl": with_options(bf16=True, channels_last=True),
+    "stylelib-fp32": with_speed(run_stylelib, bf16=False, channels_last=False),
+    "stylelib-bf16": with_speed(run_stylelib, bf16=True, channels_last=False),
+    "stylelib-fp32-cl": with_speed(run_stylelib, bf16=False, channels_last=True),
+    "stylelib-bf16-cl": with_speed(run_stylelib, bf16=True, channels_last=True),
     "stylelib-full-network": variant(FullNetwork),
     "stylelib-compile": variant(Compiled),
 }

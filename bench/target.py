@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 import stylelib as sl
+from run import PeakRSS, Problem, with_speed  # bench/ is on the path: run.py imports this module
 
 
 class Stop(Exception):
@@ -103,14 +104,6 @@ def multiscale(levels: int, share: float):
     return run
 
 
-def with_speed(impl, **switches):
-    """`impl` with `stylelib.speed` switches set, e.g. bf16=False: every convolution in fp32."""
-    def run(*args):
-        with sl.speed.options(**switches):
-            return impl(*args)
-    return run
-
-
 IMPLS = {
     "baseline": baseline,
     "stylelib": stylelib_with(),  # the default: the fast schedule (pyramid basis, sized first step, bf16 where native)
@@ -124,8 +117,6 @@ IMPLS = {
 def time_to_target(impls, size: int, target_evals: int, device, budgets=(30, 60, 120, 240), slack: float = 2.0,
                    log=print) -> list[dict]:
     """One row per impl: seconds and evaluations to the baseline's loss after `target_evals` evaluations."""
-    from run import PeakRSS, Problem
-
     model = sl.vgg(device=device, verbose=False)
     problem = Problem(model, size, device)
     rows, target, limit = [], None, float("inf")
