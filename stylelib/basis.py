@@ -11,9 +11,6 @@ Distill 2018). Same image, same loss, different coordinates; bench/README.md has
 import torch
 import torch.nn.functional as F
 
-BASES = ("pixels", "pyramid")
-
-
 class Pixels:
     """The plain problem: the pixels are the parameters."""
 
@@ -49,6 +46,4 @@ class Pyramid:
         return self.start + self.change(self.params)
 
 
-def parameterise(start: torch.Tensor, basis: str):
-    """The parameters for `basis` ("pixels" or "pyramid"), starting at the image `start`."""
-    return Pyramid(start) if basis == "pyramid" else Pixels(start)
+BASES = {"pixels": Pixels, "pyramid": Pyramid}  # name → class(start image), for optimize(basis=...)

@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import images, runtime, speed
-from .basis import BASES, parameterise
+from .basis import BASES
 from .errors import ImageError, ResourceError, SettingsError
 from .features import VGGFeatures, vgg
 from .objective import FIELDS as OBJECTIVE_FIELDS
@@ -76,8 +76,7 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
     L-BFGS, the largest change of a pixel in the first step (None: torch's rule, see `sized_first_step`).
     """
     steps = validate(steps=steps)["steps"]
-    choice("basis", basis, BASES)
-    x = parameterise(image, basis)
+    x = BASES[choice("basis", basis, BASES)](image)
     opt = make_optimizer(optimizer, x.params, lr, optimizer_options)
     result = Result(image=image.detach().clone().clamp(0, 1))
     best, start = math.inf, time.perf_counter()
