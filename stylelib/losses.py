@@ -21,27 +21,35 @@ __all__ = ["gram_matrix", "masked_gram_matrix", "content_loss", "style_layer_los
            "tv_anisotropic", "tv_isotropic", "tv_squared", "TV", "range_penalty"]
 
 
+def _wide(values: torch.Tensor) -> torch.Tensor:
+    """bf16/fp16 values as fp32 (fp32 and fp64 as they are): losses are summed in at least fp32."""
+    return values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
+
+
 class _FlatGram(torch.autograd.Function):
-    r"""$F F^\top$ for a batch of (N, M) matrices, with a backward pass of one matrix product.
+    r"""$F F^\top$ in at least fp32 for a batch of (N, M) matrices, with a backward pass of one matrix product.
 
     Autograd would treat $F$ and $F^\top$ as two inputs and spend two (N×N)·(N×M) products on the
     gradient; since $G$ is symmetric in $F$, $\partial L/\partial F = (\bar G + \bar G^\top) F$ is one.
-    The Gram products are a quarter of an evaluation's time on the CPU (bench/README.md), so this saves
-    about a tenth of it; the values are the same."""
+    That product runs in the features' own precision: bf16 where the network runs in bf16
+    (`stylelib.speed`), which is what the network's backward pass receives anyway. The Gram matrix
+    itself is always fp32 (rounded to bf16 it cost a sixth more evaluations to the bench's target).
+    The Gram products are a fifth of an evaluation's time on the CPU (bench/README.md)."""
 
     @staticmethod
     def forward(ctx, flat):
         ctx.save_for_backward(flat)
+        flat = _wide(flat)
         return flat @ flat.transpose(1, 2)
 
     @staticmethod
     def backward(ctx, grad):
         flat, = ctx.saved_tensors
-        return (grad + grad.transpose(1, 2)) @ flat
+        return (grad + grad.transpose(1, 2)).to(flat.dtype) @ flat
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """(B, N, H, W) features → (B, N, N) Gram matrices, averaged over the M = H·W positions."""
+    """(B, N, H, W) features → (B, N, N) Gram matrices (bf16 features give fp32 ones), averaged over the M = H·W positions."""
     b, n, h, w = features.shape
     return _FlatGram.apply(features.reshape(b, n, h * w)) / (h * w)
 
@@ -55,6 +63,7 @@ def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     comparable to an unmasked Gram matrix (a mask of ones, or any constant, gives `gram_matrix`).
     """
     b, n, h, w = features.shape
+    features = _wide(features)
     mask = mask.to(features.dtype).reshape(-1, 1, *mask.shape[-2:])
     if mask.shape[-2:] != (h, w):
         mask = torch.nn.functional.interpolate(mask, size=(h, w), mode="area")
@@ -76,7 +85,7 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, scale_free: bool 
                  per_image: bool = False) -> torch.Tensor:
     r"""Mean squared difference of feature maps: $\frac{1}{NM}\sum (F - P)^2$, divided by
     $\overline{P^2}$ when `scale_free`. Mean over the batch, or one value per image (`per_image`)."""
-    losses = per_image_mean((features - target).pow(2))
+    losses = per_image_mean((_wide(features) - target).pow(2))
     if scale_free:
         losses = losses / per_image_mean(target.pow(2)).clamp_min(1e-12)
     return _reduce(losses, per_image)

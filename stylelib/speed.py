@@ -4,7 +4,8 @@
   and off on CUDA, where an H100 measured no gain at 512²: 14.8 vs 15.8 ms per evaluation, and the
   target reached later, 5.9 vs 5.3 s, the evaluation being bound by kernel launches): the convolutions run in bfloat16 (a bf16 copy of the weights,
   made once, instead of autocast re-casting the frozen weights at every pass); the input normalisation
-  before them and the features after them stay fp32, so Gram matrices and losses are fp32. On this
+  before them stays fp32, the features come out in bf16, and `stylelib.losses` computes the Gram
+  matrices and losses from them in fp32 (only the Gram's backward product stays bf16). On this
   project's CPU it cuts the time per evaluation by about 30% (35% at 512²) and reaches the benchmark's
   target loss in about as many evaluations, so sooner (bench/README.md, issue 14); the loss after a
   fixed number of evaluations differs from fp32 by a few percent. `stylize(schedule="plain")` and
@@ -81,8 +82,8 @@ def _converted(model, bf16: bool, channels_last: bool, device: torch.device):
 
 
 def feature_fn(model, device: torch.device):
-    """`model`'s forward for the optimization loop, `f(x, layers) -> {layer: fp32 features}`,
-    with the switches in force on `device` (on a converted copy; `model` itself is untouched)."""
+    """`model`'s forward for the optimization loop, `f(x, layers) -> {layer: features}` (bf16 ones
+    when bf16 is on), with the switches in force on `device` (on a converted copy; `model` itself is untouched)."""
     use = settings(device)
     if not (use["bf16"] or use["channels_last"]):
         return model
@@ -91,6 +92,6 @@ def feature_fn(model, device: torch.device):
     def features(x, layers):
         if use["channels_last"]:
             x = x.contiguous(memory_format=torch.channels_last)
-        return {name: value.float() for name, value in net(x, layers).items()}
+        return net(x, layers)
 
     return features

@@ -26,12 +26,13 @@ from .settings import choice, number, validate
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
-# "fast": with L-BFGS, the pyramid basis (stylelib.basis) and a sized first step, with the speed switches in
+# "fast": with L-BFGS, the pyramid basis (stylelib.basis), a sized first step and capped steps, with the speed switches in
 # force (stylelib.speed: bf16 convolutions on CPUs with native bf16); reaches the bench's target 2.5× sooner
 # than the tutorial loop at 256² on the CPU (bench/README.md). "plain": the textbook loop notebook 03 writes
 # by hand (pixels, torch's own first step, fp32).
 SCHEDULES = ("fast", "plain")
 FIRST_STEP = 0.05  # the fast schedule's largest pixel change in the first L-BFGS step (sized_first_step)
+MAX_CHANGE = 0.2  # the fast schedule's largest pixel change in any later L-BFGS step (capped_step)
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 
 
@@ -66,14 +67,16 @@ def make_optimizer(name: str, params, lr: float | None, options: dict | None = N
 
 def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | None = None,
              callback=None, every: int = 10, progress: bool = True, desc: str = "optimizing",
-             optimizer_options: dict | None = None, basis: str = "pixels", first_step: float | None = None) -> Result:
+             optimizer_options: dict | None = None, basis: str = "pixels", first_step: float | None = None,
+             max_change: float | None = None) -> Result:
     """Minimise sum(loss_fn(x).values()) over the pixels x, starting from `image`.
 
     `loss_fn(x)` returns a dict of named, already weighted terms. `callback(step, image, result)`
     runs every `every` steps with a copy of the current image; returning True stops the run.
     Stops early on a non-finite loss or Ctrl-C; either way the best image so far is returned.
     `basis`: what the optimizer moves, "pixels" or "pyramid" (stylelib.basis). `first_step`: with
-    L-BFGS, the largest change of a pixel in the first step (None: torch's rule, see `sized_first_step`).
+    L-BFGS, the largest change of a pixel in the first step (None: torch's rule, see `sized_first_step`);
+    `max_change`: with L-BFGS, the largest change of a pixel in any later step (None: no cap, see `capped_step`).
     """
     steps = validate(steps=steps)["steps"]
     x = BASES[choice("basis", basis, BASES)](image)
@@ -105,6 +108,8 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
         for step in bar:
             if step == 0 and first_step and optimizer == "lbfgs":
                 sized_first_step(opt, x, closure, first_step)
+            elif max_change and optimizer == "lbfgs":
+                capped_step(opt, x, closure, max_change)
             else:
                 opt.step(closure)
             bar.set_postfix(loss=f"{result.history['total'][-1]:.4g}", refresh=False)
@@ -146,6 +151,28 @@ def sized_first_step(opt, x, closure, largest: float) -> None:
         opt.step(lambda: served.pop() if served else closure())
     finally:
         group["lr"] = lr
+
+
+def capped_step(opt, x, closure, largest: float) -> None:
+    """One L-BFGS step, shortened along its direction if it would change a pixel by more than `largest`.
+
+    Without a line search, L-BFGS takes the step its curvature model proposes. At step 2 that model
+    rests on one curvature pair, and here it overshoots: the loss jumped 10–1000× (in the textbook
+    loop too), and the image it jumped to was the start of every later step. A cap, like a trust
+    region's radius, stops that; later steps are smaller and rarely reach it. The optimizer's record
+    of the step's length (its state "t") is shortened too, so the next curvature pair is made from the
+    step actually taken. bench/README.md has what it saves.
+    """
+    before = [p.detach().clone() for p in x.params]
+    opt.step(closure)
+    with torch.no_grad():
+        steps = [p - b for p, b in zip(x.params, before)]
+        moved = float(x.change(steps).abs().max())
+        if moved > largest:
+            keep = largest / moved
+            for p, b, s in zip(x.params, before, steps):
+                p.copy_(b + keep * s)
+            opt.state[opt.param_groups[0]["params"][0]]["t"] *= keep
 
 
 def image_for(image, size: int, label: str, min_side: int) -> torch.Tensor:
@@ -258,7 +285,8 @@ def stylize(content=None, style=None, objective: Objective | None = None, *, siz
         pyramid = fast and run.optimizer == "lbfgs"
         return optimize(start, loss, steps, run.optimizer, run.lr, callback, run.every, progress,
                         optimizer_options=dict(run.optimizer_options or {}) or None,
-                        basis="pyramid" if pyramid else "pixels", first_step=FIRST_STEP if pyramid else None)
+                        basis="pyramid" if pyramid else "pixels", first_step=FIRST_STEP if pyramid else None,
+                        max_change=MAX_CHANGE if pyramid else None)
     except (torch.OutOfMemoryError, MemoryError):
         if dev.type == "cuda":
             torch.cuda.empty_cache()

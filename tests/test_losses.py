@@ -89,3 +89,18 @@ def test_gram_gradient_equals_autograd_of_the_plain_product(masked):
     plain = flat @ flat.transpose(1, 2) / mask.pow(2).sum()
     reference, = torch.autograd.grad((plain if masked else plain - target).pow(2).sum(), features)
     assert torch.allclose(ours, reference, rtol=1e-12, atol=1e-14)
+
+
+def test_bf16_features_give_an_fp32_gram_and_a_bf16_gradient():
+    """The bf16 network's features (stylelib.speed): the Gram matrix is the fp32 one of the same values,
+    exactly, and only the gradient's product runs in bf16, within bf16 rounding of the fp32 gradient."""
+    g = torch.Generator().manual_seed(4)
+    half = torch.rand(1, 16, 24, 24, generator=g).to(torch.bfloat16).requires_grad_(True)
+    full = half.detach().float().requires_grad_(True)
+    target = torch.rand(1, 16, 16, generator=g)
+    grams = [losses.gram_matrix(f) for f in (half, full)]
+    assert grams[0].dtype == torch.float32 and torch.equal(grams[0], grams[1])
+    grads = [torch.autograd.grad((gram - target).pow(2).sum(), f)[0] for gram, f in zip(grams, (half, full))]
+    assert grads[0].dtype == torch.bfloat16
+    assert (grads[0].float() - grads[1]).norm() <= 2**-7 * grads[1].norm()
+    assert losses.content_loss(half, full.detach() + 1).dtype == torch.float32
