@@ -19,7 +19,6 @@ override by hand). tests/test_slides.py checks that the stored metadata is what 
 """
 import re
 import sys
-from pathlib import Path
 
 import nbformat
 

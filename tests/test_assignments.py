@@ -17,7 +17,6 @@ What is checked where:
 5. the check says what is wrong in one sentence: the one-line AssertionError message of item 3.
 """
 import functools
-import os
 import re
 import subprocess
 import sys
