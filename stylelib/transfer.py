@@ -135,8 +135,7 @@ def sized_first_step(opt, x, closure, largest: float) -> None:
     a change of about 1e-5 per pixel, an evaluation spent learning almost nothing. A first step of a
     visible size (5% of the range) saved about ten evaluations to the bench's target (bench/README.md).
     It does not stop the second step from overshooting (one curvature pair is a poor model of this
-    loss); the best image is kept, so the jump costs only its evaluations. Evaluation 1 is reused for
-    the step, so this costs no evaluation.
+    loss): `capped_step` does. Evaluation 1 is reused for the step, so this costs no evaluation.
     """
     loss = closure()
     grads = [p.grad for p in x.params]
