@@ -26,10 +26,10 @@ from .settings import choice, number, validate
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
-# "fast": with L-BFGS, the pyramid basis (stylelib.basis), a sized first step and capped steps, with the speed switches in
-# force (stylelib.speed: bf16 convolutions on CPUs with native bf16); reaches the bench's target 2.5× sooner
-# than the tutorial loop at 256² on the CPU (bench/README.md). "plain": the textbook loop notebook 03 writes
-# by hand (pixels, torch's own first step, fp32).
+# "fast": with L-BFGS, the pyramid basis (stylelib.basis), a sized first step and capped steps, with the
+# speed switches in force (stylelib.speed: bf16 convolutions on CPUs with native bf16); reaches the bench's
+# target 3.3× sooner than the tutorial loop at 256² on the CPU, 2× at 512² (bench/README.md).
+# "plain": the textbook loop notebook 03 writes by hand (pixels, torch's own first step, fp32).
 SCHEDULES = ("fast", "plain")
 FIRST_STEP = 0.05  # the fast schedule's largest pixel change in the first L-BFGS step (sized_first_step)
 MAX_CHANGE = 0.2  # the fast schedule's largest pixel change in any later L-BFGS step (capped_step)
