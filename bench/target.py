@@ -109,6 +109,7 @@ IMPLS = {
     "stylelib": stylelib_with(),  # the default: the fast schedule (pyramid basis, sized first step, bf16 where native)
     "stylelib-fp32": with_speed(stylelib_with(), bf16=False),  # the fast schedule's optimisation alone
     "stylelib-plain": stylelib_with(schedule="plain"),  # the textbook loop (the default before issue 14)
+    "stylelib-ramp": stylelib_with(style_ramp=60),  # the default plus a style-weight ramp (opt-in: transfer.ramp_weight)
     "stylelib-adam": stylelib_with(optimizer="adam"),
     "stylelib-multiscale": multiscale(levels=2, share=0.3),
 }

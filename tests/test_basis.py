@@ -1,4 +1,4 @@
-"""The fast schedule (issue 14): the pyramid basis, the sized first step, the capped steps, and what they buy.
+"""The fast schedule (issue 14): the pyramid basis, the sized first step, the capped steps, the style ramp, and what they buy.
 
 Oracles: finite differences for the pyramid's gradient, the gradient itself for the first step's
 size, torch's own uncapped step for the cap, and the plain textbook loop for the claims that the
@@ -9,7 +9,7 @@ import torch
 import stylelib as sl
 from stylelib.basis import Pixels, Pyramid
 from stylelib.errors import SettingsError
-from stylelib.transfer import capped_step, make_optimizer
+from stylelib.transfer import RAMP_START, capped_step, make_optimizer, ramp_weight
 
 
 def test_pyramid_starts_at_the_image_and_covers_odd_sizes():
@@ -109,6 +109,31 @@ def test_capped_step_keeps_its_direction_and_records_the_step_taken(basis):
     assert torch.equal(x.image(), free[0].image())
 
 
+def test_ramp_weight_grows_geometrically_to_one():
+    assert ramp_weight(0, 60) == pytest.approx(RAMP_START)
+    assert ramp_weight(30, 60) == pytest.approx(RAMP_START ** 0.5)
+    assert ramp_weight(60, 60) == ramp_weight(500, 60) == ramp_weight(0, 0) == 1.0
+
+
+def test_style_ramp_weights_the_gradient_but_not_the_history():
+    """With a ramp, the first step follows the gradient of content + RAMP_START · style (torch's first L-BFGS
+    step is -g / ‖g‖₁); the recorded terms and total are the full, unweighted objective."""
+    torch.manual_seed(5)
+    start, a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
+    seen = []
+
+    def loss_fn(x):
+        seen.append(x.detach().clone())
+        return {"content": (x - a).pow(2).sum(), "style": (x - b).pow(2).sum()}
+
+    result = sl.optimize(start, loss_fn, steps=2, style_ramp=10, progress=False)
+    g = 2 * (start - a) + RAMP_START * 2 * (start - b)
+    assert torch.allclose(seen[1] - seen[0], -g / g.abs().sum(), atol=1e-6)
+    first = loss_fn(start)
+    assert result.history["style"][0] == pytest.approx(float(first["style"]))
+    assert result.history["total"][0] == pytest.approx(float(first["content"] + first["style"]))
+
+
 def test_default_schedule_does_not_throw_the_loss_up(model):
     """On the raw (not scale-free) objective of the bench and the presets, the textbook loop's second
     step throws the loss up: at 96 px on cat × starry_night it reached 18× its first loss (2800× at
@@ -141,6 +166,12 @@ def test_default_schedule_reaches_the_plain_loss_in_fewer_evaluations(model):
 
     plain, fast = score("plain", 60), score("fast", 54)
     assert fast <= plain, f"the default schedule's loss after 54 evaluations is {fast:.4g}, the plain loop's after 60 {plain:.4g}"
+
+
+@pytest.mark.parametrize("ramp", [-1, 2.5, True])
+def test_bad_style_ramp_is_refused(ramp):
+    with pytest.raises(SettingsError, match="style_ramp must be a whole number"):
+        sl.stylize("cat", "starry_night", size=32, steps=1, style_ramp=ramp, progress=False)
 
 
 def test_unknown_schedule_is_named():
