@@ -97,7 +97,7 @@ def optimize(image, loss_fn, steps: int, optimizer: str = "lbfgs", lr: float | N
         values = dict(zip([*terms, "total"], torch.stack([*terms.values(), total]).detach().tolist()))
         if not math.isfinite(values["total"]):
             raise FloatingPointError
-        weight = ramp_weight(len(result.seconds), style_ramp)
+        weight = ramp_weight(len(result.seconds), style_ramp) if "style" in terms else 1.0
         minimised = total + (weight - 1) * terms["style"] if weight != 1 else total
         minimised.backward()
         for name, value in values.items():
