@@ -186,9 +186,10 @@ def ramp_weight(evaluation: int, ramp: int) -> float:
     steps (the content term went from 0 to 13 at 256², then took a hundred evaluations to come back to 7),
     and that slow return, a feature inversion, dominates the time to a good picture. Growing the style
     weight geometrically from RAMP_START to 1 keeps the image nearer the photo: 186 → 129 evaluations to
-    the 256² target, 270 → 200 at 512². On the default scale-free objective it does not pay (its first
-    steps are small anyway; cat at 256², 100 steps: 0.3373 with a ramp of 33, 0.3335 without), so it is
-    opt-in, `Run.style_ramp` (bench/README.md).
+    the 256² target, 270 → 200 at 512². It does not pay in general: not on the default scale-free
+    objective (its first steps are small anyway; cat at 256², 100 steps: 0.3373 with a ramp of 33, 0.3335
+    without), nor on two other pairs with the raw one (one a wash, one worse). So it is opt-in,
+    `Run.style_ramp`, for experiments (bench/README.md).
     """
     return 1.0 if evaluation >= ramp else RAMP_START ** (1 - evaluation / ramp)
 
