@@ -46,6 +46,7 @@ RULES = {
     "size": lambda v: whole("size", v, 16, MAX_SIZE),
     "steps": lambda v: whole("steps", v, 1, MAX_STEPS),
     "every": lambda v: whole("every", v, 1, MAX_STEPS),
+    "style_ramp": lambda v: whole("style_ramp", v, 0, MAX_STEPS),
     "seed": _optional(lambda v: whole("seed", v, 0, 2**63 - 1)),
     "content_weight": lambda v: number("content_weight", v),
     "style_weight": _optional(lambda v: number("style_weight", v)),

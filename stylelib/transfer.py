@@ -238,9 +238,7 @@ class Run:
         choice("schedule", self.schedule, SCHEDULES)
         if not isinstance(self.init, torch.Tensor):
             choice("init", self.init, INITS)
-        validate(lr=self.lr, seed=self.seed, every=self.every)
-        if isinstance(self.style_ramp, bool) or not isinstance(self.style_ramp, int) or self.style_ramp < 0:
-            raise SettingsError(f"style_ramp must be a whole number of evaluations ≥ 0 (0: off), got {self.style_ramp!r}")
+        validate(lr=self.lr, seed=self.seed, every=self.every, style_ramp=self.style_ramp)
 
     def replace(self, **changes) -> "Run":
         return dataclasses.replace(self, **changes)
