@@ -64,3 +64,22 @@ def test_time_to_target_mode_writes_rows_with_the_baselines_target(tmp_path):
     # the target is the baseline's own loss at its last evaluation, which it therefore reaches there
     assert base["evals_to_target"] <= base["evals"] == 4 and base["curve"][-1][2] == base["target_loss"]
     assert out.with_name("t_32.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_arithmetic_counts_the_convolutions_as_torch_does(model):
+    """bench/arithmetic.py's FLOPs per evaluation: the analytic count of the forward convolutions equals torch's
+    own FLOP counter on the forward pass, and the backward to the pixels (frozen weights: input gradients only)
+    counts exactly as much again, so 2 × conv_flops is one evaluation."""
+    import arithmetic
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.rand(1, 3, 64, 64, requires_grad=True)
+    with FlopCounterMode(display=False) as forward:
+        features = model(x, arithmetic.LAYERS)
+    with FlopCounterMode(display=False) as backward:
+        sum(f.sum() for f in features.values()).backward()
+    expected = arithmetic.conv_flops(model, 64)
+    assert forward.get_total_flops() == expected
+    assert backward.get_total_flops() == expected
+    assert arithmetic.conv_flops(model, 128) == 4 * expected  # scales with the pixels
+    assert arithmetic.conv_flops(model, 64, ["relu1_1"]) == 2 * 64 * 64 * 3 * 64 * 9  # conv1_1 alone
