@@ -60,7 +60,13 @@ def main(argv=None) -> int:
     model = sl.vgg(device=device, verbose=False)
     dtype = torch.bfloat16 if speed.settings(device)["bf16"] else torch.float32
     a, b = (torch.randn(4096, 4096, device=device, dtype=dtype) for _ in range(2))
-    peak = 2 * 4096 ** 3 / seconds(lambda: a @ b, device)
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    # cuDNN runs fp32 convolutions in TF32 by default (stylelib.speed): measure the product's peak the same way
+    torch.backends.cuda.matmul.allow_tf32 = device.type == "cuda"
+    try:
+        peak = 2 * 4096 ** 3 / seconds(lambda: a @ b, device)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     features = speed.feature_fn(model, device)
     x = torch.rand(1, 3, args.size, args.size, device=device, requires_grad=True)
 
