@@ -11,13 +11,13 @@ evaluations-to-target × floor already exceeds a third of the baseline's time.
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import timed  # noqa: E402  (also puts the repo on sys.path)
+
 import stylelib as sl  # noqa: E402
 from stylelib import speed  # noqa: E402
 from stylelib.objective import CONTENT_LAYERS, STYLE_LAYERS  # noqa: E402
@@ -40,15 +40,9 @@ def conv_flops(model, size: int, layers=LAYERS) -> int:
 
 def seconds(fn, device, repeats: int = 5) -> float:
     """Mean wall seconds of `fn()` after two warm-up calls."""
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for _ in range(2):
         fn()
-    sync()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    sync()
-    return (time.perf_counter() - start) / repeats
+    return sum(timed(fn, device)[0] for _ in range(repeats)) / repeats
 
 
 def main(argv=None) -> int:

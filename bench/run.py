@@ -81,6 +81,17 @@ class Problem:
         return float(self.style_weight * losses.style_loss(f, self.grams)), float(content)
 
 
+def timed(fn, device):
+    """(wall seconds, result) of one call of `fn()`, the GPU's queue drained before and after."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    out = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, out
+
+
 # --- the implementations: each returns (final image, loss at evaluation 1) --------------------
 
 def run_stylelib(problem, evals, model, **settings):

@@ -10,26 +10,15 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PAIR, ROOT, square  # noqa: E402  (also puts the repo on sys.path)
+from run import PAIR, ROOT, square, timed  # noqa: E402  (also puts the repo on sys.path)
 
 import stylelib as sl  # noqa: E402
 from stylelib.sweep import stylize_sweep  # noqa: E402
-
-
-def timed(fn, device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    out = fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, out
 
 
 def main(argv=None) -> int:
