@@ -4,13 +4,12 @@
   and off on CUDA, where an H100 measured no gain at 512²: 14.8 vs 15.8 ms per evaluation, and the
   target reached later, 5.9 vs 5.3 s, the evaluation being bound by kernel launches): the convolutions
   run in bfloat16 (a bf16 copy of the weights, made once, instead of autocast re-casting the frozen
-  weights at every pass); the input normalisation before them stays fp32, the features come out in
-  bf16, and `stylelib.losses` computes the Gram matrices and losses from them in fp32 (only the Gram's
-  backward product stays bf16). On this
-  project's CPU it cuts the time per evaluation by about 30% (35% at 512²) and reaches the benchmark's
-  target loss in about as many evaluations, so sooner (bench/README.md, issue 14); the loss after a
-  fixed number of evaluations differs from fp32 by a few percent. `stylize(schedule="plain")` and
-  `options(bf16=False)` give fp32.
+  weights at every pass); the input normalisation before them stays fp32, the features come out in bf16,
+  and `stylelib.losses` computes the Gram matrices and losses from them in fp32 (only the Gram's
+  backward product stays bf16). On this project's CPU it cuts the time per evaluation by about 30% (35%
+  at 512²) and reaches the benchmark's target loss in about as many evaluations, so sooner
+  (bench/README.md, issue 14); the loss after a fixed number of evaluations differs from fp32 by a few
+  percent. `stylize(schedule="plain")` and `options(bf16=False)` give fp32.
 - channels_last (NHWC) layout, which cuDNN's tensor-core convolutions prefer: on by default on
   CUDA only (on the CPU, oneDNN reorders to its own layout anyway and it measured no gain).
 - TF32 needs no switch: PyTorch already runs cuDNN convolutions in TF32 on Ampere and newer GPUs
