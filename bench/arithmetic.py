@@ -6,7 +6,7 @@ One evaluation (forward to the deepest loss layer, backward to the pixels) is do
 3×3 convolutions. The weights are frozen, so the backward pass computes only the input gradients: the
 forward's FLOPs again (tests/test_bench.py checks both counts against torch's FLOP counter). The peak
 is measured, not looked up: a large matrix product in the precision the network runs in (bf16 where
-`stylelib.speed` turns it on). The floor is FLOPs / peak; a 3× target is out of reach when
+`stylelib.precision` turns it on). The floor is FLOPs / peak; a 3× target is out of reach when
 evaluations-to-target × floor already exceeds a third of the baseline's time.
 """
 import argparse
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import timed  # noqa: E402  (also puts the repo on sys.path)
 
 import stylelib as sl  # noqa: E402
-from stylelib import speed  # noqa: E402
+from stylelib import precision  # noqa: E402
 from stylelib.objective import CONTENT_LAYERS, STYLE_LAYERS  # noqa: E402
 
 LAYERS = [*CONTENT_LAYERS, *STYLE_LAYERS]
@@ -52,16 +52,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     device = sl.runtime.device(args.device)
     model = sl.vgg(device=device, verbose=False)
-    dtype = torch.bfloat16 if speed.settings(device)["bf16"] else torch.float32
+    dtype = torch.bfloat16 if precision.in_force(device)["bf16"] else torch.float32
     a, b = (torch.randn(4096, 4096, device=device, dtype=dtype) for _ in range(2))
     tf32 = torch.backends.cuda.matmul.allow_tf32
-    # cuDNN runs fp32 convolutions in TF32 by default (stylelib.speed): measure the product's peak the same way
+    # cuDNN runs fp32 convolutions in TF32 by default (stylelib.precision): measure the product's peak the same way
     torch.backends.cuda.matmul.allow_tf32 = device.type == "cuda"
     try:
         peak = 2 * 4096 ** 3 / seconds(lambda: a @ b, device)
     finally:
         torch.backends.cuda.matmul.allow_tf32 = tf32
-    features = speed.feature_fn(model, device)
+    features = precision.feature_fn(model, device)
     x = torch.rand(1, 3, args.size, args.size, device=device, requires_grad=True)
 
     def evaluation():

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import stylelib as sl  # noqa: E402
-from stylelib import images, losses, speed  # noqa: E402
+from stylelib import images, losses, precision  # noqa: E402
 from stylelib.features import InputNorm, VGGFeatures  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -109,9 +109,9 @@ def run_baseline(problem, evals, model):
 
 
 def with_speed(impl, **switches):
-    """`impl` with `stylelib.speed` switches set, e.g. bf16=False: every convolution in fp32 (both modes use it)."""
+    """`impl` with `stylelib.precision` switches set, e.g. bf16=False: every convolution in fp32 (both modes use it)."""
     def run(*args):
-        with speed.options(**switches):
+        with precision.options(**switches):
             return impl(*args)
     return run
 
@@ -261,7 +261,7 @@ def summarize(runs, evals, device) -> list[dict]:
             "first_eval_ms": statistics.median(r["first_eval_ms"] for r in repeats),
             "loss_eval1": repeats[-1]["loss_eval1"],
             "ms_per_eval_runs": [round(r["ms_per_eval"], 2) for r in repeats],
-            "speed": speed.settings(device) if impl == "stylelib" else None,
+            "speed": precision.in_force(device) if impl == "stylelib" else None,
         })
     return rows
 
@@ -335,7 +335,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    print(f"device {device}, {torch.get_num_threads()} threads, stylelib switches {speed.settings(device)}")
+    print(f"device {device}, {torch.get_num_threads()} threads, stylelib switches {precision.in_force(device)}")
     rows = benchmark(args.impls, args.sizes, args.evals, args.repeats, device, done=lambda rows: write(rows, out))
     print(table(rows))
     print(f"wrote {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')}")

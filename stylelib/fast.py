@@ -29,7 +29,7 @@ from .errors import ImageError, SettingsError, WeightsError
 from .features import VGGFeatures
 from .objective import Objective
 from .presets import JOHNSON_2016
-from .settings import MAX_STEPS, number, whole
+from .validation import MAX_STEPS, number, whole
 from .transfer import network
 
 __all__ = ["NORMS", "ConvBlock", "ResidualBlock", "TransformerNet", "random_crops", "image_paths", "Training",

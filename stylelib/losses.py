@@ -32,7 +32,7 @@ class _FlatGram(torch.autograd.Function):
     Autograd would treat $F$ and $F^\top$ as two inputs and spend two (N×N)·(N×M) products on the
     gradient; since $G$ is symmetric in $F$, $\partial L/\partial F = (\bar G + \bar G^\top) F$ is one.
     That product runs in the features' own precision: bf16 where the network runs in bf16
-    (`stylelib.speed`), which is what the network's backward pass receives anyway. The Gram matrix
+    (`stylelib.precision`), which is what the network's backward pass receives anyway. The Gram matrix
     itself is always fp32 (rounded to bf16 it cost a sixth more evaluations to the bench's target).
     The Gram products are a fifth of an evaluation's time on the CPU (bench/README.md)."""
 

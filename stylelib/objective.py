@@ -24,7 +24,7 @@ import torch
 
 from .errors import SettingsError
 from .losses import TV, content_loss, gram_matrix, range_penalty, style_loss
-from .settings import choice, number, validate
+from .validation import choice, number, validate
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)
@@ -127,7 +127,7 @@ class Loss:
 
     Without `content` there is no content term (texture synthesis), unless `content_per_call`: then
     each call brings its own photos (feed-forward training). `keep_in_range` adds the range penalty;
-    `features` replaces `model`'s forward (e.g. `speed.feature_fn`: same values, faster)."""
+    `features` replaces `model`'s forward (e.g. `precision.feature_fn`: same values, faster)."""
 
     def __init__(self, objective: Objective, model, content=None, styles=(), features=None,
                  keep_in_range: bool = True, content_per_call: bool = False):

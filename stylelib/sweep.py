@@ -12,10 +12,10 @@ others. The sweep therefore uses Adam; tests/test_sweep.py checks both statement
 """
 import torch
 
-from . import runtime, speed
+from . import runtime, precision
 from .errors import SettingsError
 from .objective import Objective
-from .settings import number, validate
+from .validation import number, validate
 from .transfer import DEFAULT_LR, Result, image_for, network, optimize
 
 TERMS = ("content", "style", "range", "total")
@@ -40,7 +40,7 @@ def stylize_sweep(content, style, style_weights, objective: Objective | None = N
     min_side = model.min_side(model.check_layers([*objective.content_layers, *objective.style_layers]))
     content_image = image_for(content, size, "content", min_side).to(dev)
     style_image = image_for(style, round(size * objective.style_scale), "style", min_side).to(dev)
-    loss = objective.loss(model, content_image, [style_image], features=speed.feature_fn(model, dev))
+    loss = objective.loss(model, content_image, [style_image], features=precision.feature_fn(model, dev))
     style_weight = torch.tensor(weights, device=dev)
     n = len(weights)
     best_loss = torch.full((n,), float("inf"), device=dev)

@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from . import images, runtime, speed
+from . import images, runtime, precision
 from .basis import BASES
 from .errors import ImageError, ResourceError, SettingsError
 from .features import VGGFeatures, vgg
 from .objective import FIELDS as OBJECTIVE_FIELDS
 from .objective import Objective
-from .settings import choice, number, validate
+from .validation import choice, number, validate
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 # "fast": with L-BFGS, the pyramid basis (stylelib.basis), a sized first step and capped steps, with the
-# speed switches in force (stylelib.speed: bf16 convolutions on CPUs with native bf16); reaches the bench's
+# speed switches in force (stylelib.precision: bf16 convolutions on CPUs with native bf16); reaches the bench's
 # target 3.3× sooner than the tutorial loop at 256² on the CPU, 2× at 512² (bench/README.md).
 # "plain": the textbook loop notebook 03 writes by hand (pixels, torch's own first step, fp32).
 SCHEDULES = ("fast", "plain")
@@ -295,8 +295,8 @@ def stylize(content=None, style=None, objective: Objective | None = None, *, siz
         style_images = [image_for(image, round(size * objective.style_scale), "style", min_side).to(dev)
                         for image in styles]
         fast = run.schedule == "fast"
-        with contextlib.nullcontext() if fast else speed.options(bf16=False):
-            features = speed.feature_fn(model, dev)
+        with contextlib.nullcontext() if fast else precision.options(bf16=False):
+            features = precision.feature_fn(model, dev)
         loss = objective.loss(model, content_image, style_images, features=features)
         shape = content_image.shape if content_image is not None else (
             1, 3, *images.resize_tensor(style_images[0], size).shape[-2:])

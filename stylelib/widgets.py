@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from . import images, runtime
 from .errors import ImageError, SettingsError, StylelibError
-from .anatomy import top_channels
+from .measure import top_channels
 from .color import luminance_transfer, rgb_to_yiq, yiq_to_rgb
 from .features import VGGFeatures, vgg
 from .losses import gram_matrix

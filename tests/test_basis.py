@@ -12,7 +12,7 @@ from stylelib.errors import SettingsError
 from stylelib.transfer import RAMP_START, capped_step, make_optimizer, ramp_weight
 
 
-def test_pyramid_starts_at_the_image_and_covers_odd_sizes():
+def test_multiscale_starts_at_the_image_and_covers_odd_sizes():
     start = torch.rand(2, 3, 70, 101)
     pyramid = Pyramid(start)
     assert torch.equal(pyramid.image(), start)  # all corrections start at zero
@@ -22,7 +22,7 @@ def test_pyramid_starts_at_the_image_and_covers_odd_sizes():
     assert all(p.shape[:2] == (2, 3) for p in pyramid.params)  # one pyramid per image of the batch
 
 
-def test_pyramid_gradient_matches_finite_differences():
+def test_multiscale_gradient_matches_finite_differences():
     torch.manual_seed(0)
     pyramid = Pyramid(torch.rand(1, 3, 32, 32, dtype=torch.float64))
     weights = torch.rand(1, 3, 32, 32, dtype=torch.float64)
@@ -155,7 +155,7 @@ def test_default_schedule_reaches_the_plain_loss_in_fewer_evaluations(model):
     needs 47–54 evaluations for the loss the textbook loop has after 60 (bench/README.md). Asserted with
     room on cat at 96 px (measured 47): 54, both scored by one fp32 evaluator."""
     content, style = sl.content("cat", 96), sl.style("starry_night", 96)
-    with sl.speed.options(bf16=False):
+    with sl.precision.options(bf16=False):
         loss = sl.Objective().loss(model, content, [style])
 
     def score(schedule, steps):

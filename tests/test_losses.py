@@ -92,7 +92,7 @@ def test_gram_gradient_equals_autograd_of_the_plain_product(masked):
 
 
 def test_bf16_features_give_an_fp32_gram_and_a_bf16_gradient():
-    """The bf16 network's features (stylelib.speed): the Gram matrix is the fp32 one of the same values,
+    """The bf16 network's features (stylelib.precision): the Gram matrix is the fp32 one of the same values,
     exactly, and only the gradient's product runs in bf16, within bf16 rounding of the fp32 gradient."""
     g = torch.Generator().manual_seed(4)
     half = torch.rand(1, 16, 24, 24, generator=g).to(torch.bfloat16).requires_grad_(True)

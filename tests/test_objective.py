@@ -25,7 +25,7 @@ def test_default_weights_do_not_depend_on_the_feature_scale(model):
     plain_loss = sl.Objective().loss(model, pair[0], [pair[1]])
 
     def run(objective, network):
-        with sl.speed.options(bf16=False):  # exact arithmetic: bf16 rounding would differ between the scales
+        with sl.precision.options(bf16=False):  # exact arithmetic: bf16 rounding would differ between the scales
             image = sl.stylize(*pair, objective, size=64, steps=20, model=network, progress=False).image
         return image, float(plain_loss(image)["content"])
 

@@ -126,7 +126,7 @@ ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_n
 @given(name=st.sampled_from([*settings.RULES, "colour"]), value=ANY_VALUE)
 def test_fuzzed_settings_are_cleaned_or_refused(name, value):
     try:
-        cleaned = settings.validate(**{name: value})[name]
+        cleaned = validation.validate(**{name: value})[name]
     except sl.SettingsError as error:
         assert "\n" not in str(error)
     else:

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import stylelib as sl
-from stylelib import speed
+from stylelib import precision
 from stylelib.sweep import stylize_sweep
 
 
@@ -14,7 +14,7 @@ def pair():
 
 def test_sweep_matches_separate_adam_runs(model, pair):
     weights = [0.3, 3.0, 30.0]  # around the default β (at β = 1e-3 the gradients near the photo fall to Adam's ε)
-    with speed.options(bf16=False, channels_last=False):  # exact arithmetic, so rounding is all that differs
+    with precision.options(bf16=False, channels_last=False):  # exact arithmetic, so rounding is all that differs
         swept = stylize_sweep(*pair, weights, size=40, steps=8, model=model, progress=False)
         alone = [sl.stylize(*pair, size=40, steps=8, style_weight=w, optimizer="adam", model=model, progress=False)
                  for w in weights]

@@ -22,7 +22,7 @@ from .features import VGGFeatures
 from .layers import layer_names
 from .losses import TV, gram_matrix, style_layer_loss
 from .objective import STYLE_LAYERS
-from .settings import choice, number
+from .validation import choice, number
 from .transfer import Result, optimize
 
 __all__ = ["LayerInfo", "layer_table", "table_text", "positional_names", "top_channels", "channel_response",

@@ -18,10 +18,10 @@ from .losses import gram_matrix
 from .objective import CONTENT_LAYERS, STYLE_LAYERS
 from .transfer import Result, stylize
 
-__all__ = ["pyramid_sizes", "stylize_multiscale", "time_limit", "bytes_per_pixel", "largest_size"]
+__all__ = ["level_sizes", "stylize_multiscale", "time_limit", "bytes_per_pixel", "largest_size"]
 
 
-def pyramid_sizes(size: int, levels: int, factor: float = 2.0) -> list[int]:
+def level_sizes(size: int, levels: int, factor: float = 2.0) -> list[int]:
     """Long sides from coarse to fine, each `factor` times the previous, ending at `size`."""
     if not isinstance(levels, int) or levels < 1:
         raise SettingsError(f"levels must be a whole number ≥ 1, got {levels!r}")
@@ -33,13 +33,13 @@ def pyramid_sizes(size: int, levels: int, factor: float = 2.0) -> list[int]:
 
 def stylize_multiscale(content, style, size: int | None = None, levels: int = 3, steps=None,
                        factor: float = 2.0, **settings) -> Result:
-    """`stylize` at each size of `pyramid_sizes`, each level starting from the previous result upsampled.
+    """`stylize` at each size of `level_sizes`, each level starting from the previous result upsampled.
 
     `steps` is one count per level or a list (coarse to fine). The Result's history and seconds run
     on across levels (seconds from the very start); its image is the full-size one.
     """
     size = runtime.default("size", size)
-    sizes = pyramid_sizes(size, levels, factor)
+    sizes = level_sizes(size, levels, factor)
     steps = runtime.default("level_steps", steps)
     steps = [steps] * levels if isinstance(steps, int) else list(steps)
     if len(steps) != levels:

@@ -6,11 +6,11 @@ import stylelib as sl
 from stylelib import images, pyramid
 
 
-def test_pyramid_sizes():
-    assert pyramid.pyramid_sizes(512, 3) == [128, 256, 512]
-    assert pyramid.pyramid_sizes(300, 2, factor=1.5) == [200, 300]
+def test_multiscale_sizes():
+    assert multiscale.level_sizes(512, 3) == [128, 256, 512]
+    assert multiscale.level_sizes(300, 2, factor=1.5) == [200, 300]
     with pytest.raises(sl.SettingsError, match="coarsest"):
-        pyramid.pyramid_sizes(64, 4)
+        multiscale.level_sizes(64, 4)
 
 
 def test_multiscale_is_the_chain_of_single_scale_runs(model):
@@ -18,7 +18,7 @@ def test_multiscale_is_the_chain_of_single_scale_runs(model):
     photo = torch.rand(1, 3, 32, 48, generator=torch.Generator().manual_seed(0))
     style = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     settings = dict(model=model, progress=False, optimizer="adam")
-    multi = pyramid.stylize_multiscale(photo, style, size=48, levels=2, steps=[2, 3], **settings)
+    multi = multiscale.stylize_multiscale(photo, style, size=48, levels=2, steps=[2, 3], **settings)
     first = sl.stylize(images.resize_tensor(photo, 24), style, size=24, steps=2, **settings)
     second = sl.stylize(photo, style, size=48, steps=3, init=first.image, **settings)
     assert torch.equal(multi.image, second.image)
@@ -29,20 +29,20 @@ def test_multiscale_is_the_chain_of_single_scale_runs(model):
 
 def test_time_limit_stops_a_run(model):
     r = sl.stylize(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), steps=5, model=model, progress=False,
-                   callback=pyramid.time_limit(0.0), every=1)
+                   callback=multiscale.time_limit(0.0), every=1)
     assert r.stopped == "callback" and r.steps == 1
 
 
 def test_memory_per_pixel_does_not_depend_on_size(model):
-    small, large = pyramid.bytes_per_pixel(model, probe=32), pyramid.bytes_per_pixel(model, probe=64)
+    small, large = multiscale.bytes_per_pixel(model, probe=32), multiscale.bytes_per_pixel(model, probe=64)
     assert small == pytest.approx(large, rel=0.1)
     # at least the float32 activations of conv1_1 and relu1_1 (64 channels each) are kept per pixel
     assert large > 2 * 64 * 4
 
 
 def test_largest_size_follows_memory_and_aspect(model):
-    per_pixel = pyramid.bytes_per_pixel(model)
+    per_pixel = multiscale.bytes_per_pixel(model)
     wide = torch.rand(1, 3, 50, 100)
-    size = pyramid.largest_size(model, wide, fraction=0.5, memory=int(2 * per_pixel * 20_000))
+    size = multiscale.largest_size(model, wide, fraction=0.5, memory=int(2 * per_pixel * 20_000))
     assert abs(size - 200) <= 2  # 20 000 pixels at 2:1 is 100 × 200
-    assert pyramid.largest_size(model, wide, fraction=0.5, memory=int(8 * per_pixel * 20_000)) == pytest.approx(2 * size, abs=2)
+    assert multiscale.largest_size(model, wide, fraction=0.5, memory=int(8 * per_pixel * 20_000)) == pytest.approx(2 * size, abs=2)

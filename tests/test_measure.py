@@ -1,4 +1,4 @@
-"""stylelib.anatomy against independent computations: forward shapes, gradients, hand-made DFTs."""
+"""stylelib.measure against independent computations: forward shapes, gradients, hand-made DFTs."""
 import copy
 import math
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import stylelib as sl
-from stylelib import anatomy, plots
+from stylelib import measure, plots
 
 matplotlib.use("Agg")
 
@@ -20,7 +20,7 @@ def vgg_model():
 
 def test_layer_table_sizes_and_channels_match_a_real_forward_pass(vgg_model):
     image = torch.rand(1, 3, 45, 70)
-    rows = anatomy.layer_table(vgg_model, (45, 70))
+    rows = measure.layer_table(vgg_model, (45, 70))
     feats = vgg_model(image, vgg_model.names)
     assert [r.name for r in rows] == vgg_model.names
     for row in rows:
@@ -51,22 +51,22 @@ def _measured_receptive_field(model, layer, size=160):
 
 @pytest.mark.parametrize("layer", ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv3_3", "pool3", "conv4_2"])
 def test_receptive_field_matches_the_gradient_support_on_the_real_conv_stack(vgg_model, layer):
-    row = {r.name: r for r in anatomy.layer_table(vgg_model, 160)}[layer]
+    row = {r.name: r for r in measure.layer_table(vgg_model, 160)}[layer]
     assert _measured_receptive_field(vgg_model, layer) == (row.receptive_field, row.receptive_field)
 
 
 def test_table_text_marks_fields_that_cover_the_whole_image(vgg_model):
-    rows = anatomy.layer_table(vgg_model, 64)
-    lines = anatomy.table_text(rows, 64).splitlines()
+    rows = measure.layer_table(vgg_model, 64)
+    lines = measure.table_text(rows, 64).splitlines()
     whole = [line.split()[0] for line in lines[1:] if "whole image" in line]
     assert whole == [r.name for r in rows if r.receptive_field >= 64] and whole and whole[-1] == rows[-1].name
 
 
 def test_positional_names_follow_the_order_of_conv_modules(vgg_model):
     convs = [name for name, m in vgg_model.body.named_children() if isinstance(m, torch.nn.Conv2d)]
-    mapping = anatomy.positional_names(vgg_model.arch)
+    mapping = measure.positional_names(vgg_model.arch)
     assert [mapping[f"conv_{i}"] for i in range(1, len(convs) + 1)] == convs
-    assert mapping["conv_4"] == "conv2_2" and anatomy.positional_names("vgg19")["conv_9"] == "conv4_1"
+    assert mapping["conv_4"] == "conv2_2" and measure.positional_names("vgg19")["conv_9"] == "conv4_1"
     assert mapping["pool_2"] == "pool2"
 
 
@@ -74,14 +74,14 @@ def test_top_channels_agree_with_a_plain_loop():
     feats = torch.rand(1, 10, 5, 6)
     means = [float(feats[0, c].sum() / 30) for c in range(10)]
     expected = sorted(range(10), key=lambda c: -means[c])[:3]
-    got = anatomy.top_channels(feats, 3)
+    got = measure.top_channels(feats, 3)
     assert [c for c, _ in got] == expected
     assert [v for _, v in got] == pytest.approx([means[c] for c in expected], rel=1e-5)
 
 
 def test_channel_response_ranks_images_by_the_channel_mean(vgg_model):
     images = {"dark": torch.zeros(1, 3, 32, 32), "noise": torch.rand(1, 3, 32, 32), "cat": sl.content("cat", 32)}
-    ranking = anatomy.channel_response(vgg_model, "relu2_1", 5, images)
+    ranking = measure.channel_response(vgg_model, "relu2_1", 5, images)
     direct = {n: float(vgg_model(img, ["relu2_1"])["relu2_1"][0, 5].mean()) for n, img in images.items()}
     assert [n for n, _ in ranking] == sorted(direct, key=lambda n: -direct[n])
     assert dict(ranking) == pytest.approx(direct)
@@ -89,23 +89,23 @@ def test_channel_response_ranks_images_by_the_channel_mean(vgg_model):
 
 def test_shuffle_patches_moves_whole_tiles_and_nothing_else():
     image = torch.rand(1, 3, 20, 30)
-    out = anatomy.shuffle_patches(image, 10, seed=1)
+    out = measure.shuffle_patches(image, 10, seed=1)
     assert out.shape == (1, 3, 20, 30)
     tiles = lambda t: sorted(t[..., r:r + 10, c:c + 10].numpy().tobytes() for r in (0, 10) for c in (0, 10, 20))
     assert tiles(out) == tiles(image)
     assert not torch.equal(out, image)
-    assert torch.equal(out, anatomy.shuffle_patches(image, 10, seed=1))
-    assert anatomy.shuffle_patches(image, 7).shape == (1, 3, 14, 28)  # edges that do not fill a tile are cut
+    assert torch.equal(out, measure.shuffle_patches(image, 10, seed=1))
+    assert measure.shuffle_patches(image, 7).shape == (1, 3, 14, 28)  # edges that do not fill a tile are cut
     with pytest.raises(sl.SettingsError, match="fewer than two tiles"):
-        anatomy.shuffle_patches(image, 20)
+        measure.shuffle_patches(image, 20)
 
 
 def test_gram_variants_against_explicit_sums():
     feats = torch.rand(1, 4, 3, 5)
     flat = feats[0].reshape(4, 15)
     summed = torch.tensor([[float((flat[i] * flat[j]).sum()) for j in range(4)] for i in range(4)])
-    variants = anatomy.gram_variants(feats)
-    assert set(variants) == set(anatomy.GRAM_NORMALISATIONS)
+    variants = measure.gram_variants(feats)
+    assert set(variants) == set(measure.GRAM_NORMALISATIONS)
     assert torch.allclose(variants["sum"][0], summed, rtol=1e-5)
     assert torch.allclose(variants["positions"][0], summed / 15, rtol=1e-5)
     assert torch.allclose(variants["channels x positions"][0], summed / 60, rtol=1e-5)
@@ -113,7 +113,7 @@ def test_gram_variants_against_explicit_sums():
 
 def test_style_layer_tracker_records_each_layers_loss(vgg_model):
     style = sl.style("starry_night", 32)
-    tracker = anatomy.StyleLayerTracker(vgg_model, style, ["relu1_1", "relu3_1"])
+    tracker = measure.StyleLayerTracker(vgg_model, style, ["relu1_1", "relu3_1"])
     image = torch.rand(1, 3, 32, 32)
     tracker(1, image, None)
     for layer in ("relu1_1", "relu3_1"):
@@ -121,7 +121,7 @@ def test_style_layer_tracker_records_each_layers_loss(vgg_model):
         n = f.shape[0]
         gf, gs = (torch.einsum("ihw,jhw->ij", t, t) / (t.shape[1] * t.shape[2]) for t in (f, s))
         assert tracker.curves[layer] == [pytest.approx(float(((gf - gs) ** 2).sum() / n**2), rel=1e-4)]
-    run = anatomy.StyleLayerTracker(vgg_model, style)
+    run = measure.StyleLayerTracker(vgg_model, style)
     result = sl.stylize(sl.content("cat", 32), style, size=32, steps=4, model=vgg_model, callback=run,
                         every=1, progress=False)
     assert all(len(curve) == result.steps == 4 for curve in run.curves.values())
@@ -143,7 +143,7 @@ def test_high_frequency_energy_matches_a_hand_made_dft():
     freq = lambda n: np.array([k / n if k < n / 2 else (k - n) / n for k in range(n)])
     radius = np.hypot(*np.meshgrid(freq(12), freq(10), indexing="ij"))
     expected = power[radius > 0.3].sum() / power.sum()
-    got = anatomy.high_frequency_energy(torch.tensor(image, dtype=torch.float32).unsqueeze(0), cutoff=0.3)
+    got = measure.high_frequency_energy(torch.tensor(image, dtype=torch.float32).unsqueeze(0), cutoff=0.3)
     assert got == pytest.approx(expected, rel=1e-4)
 
 
@@ -151,32 +151,32 @@ def test_high_frequency_energy_of_two_gratings_is_their_power_share():
     y, x = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
     low, high = 0.3 * torch.cos(2 * math.pi * 3 / 32 * x), 0.1 * torch.cos(2 * math.pi * 12 / 32 * y)
     image = (0.5 + low + high).expand(1, 3, 32, 32)
-    assert anatomy.high_frequency_energy(image, 0.25) == pytest.approx(0.1**2 / (0.1**2 + 0.3**2), rel=1e-4)
-    assert anatomy.high_frequency_energy(0.5 + low.expand(1, 3, 32, 32)) < 1e-8
+    assert measure.high_frequency_energy(image, 0.25) == pytest.approx(0.1**2 / (0.1**2 + 0.3**2), rel=1e-4)
+    assert measure.high_frequency_energy(0.5 + low.expand(1, 3, 32, 32)) < 1e-8
     with pytest.raises(sl.SettingsError, match="cutoff"):
-        anatomy.high_frequency_energy(image, 0.8)
+        measure.high_frequency_energy(image, 0.8)
 
 
 def test_psnr_and_noise():
     a = torch.full((1, 3, 8, 8), 0.5)
-    assert anatomy.psnr(a, a + 0.1) == pytest.approx(20.0, rel=1e-4)
-    noisy = anatomy.add_noise(torch.full((1, 3, 64, 64), 0.5), 0.1, seed=3)
+    assert measure.psnr(a, a + 0.1) == pytest.approx(20.0, rel=1e-4)
+    noisy = measure.add_noise(torch.full((1, 3, 64, 64), 0.5), 0.1, seed=3)
     assert float((noisy - 0.5).std()) == pytest.approx(0.1, rel=0.05)
-    assert torch.equal(noisy, anatomy.add_noise(torch.full((1, 3, 64, 64), 0.5), 0.1, seed=3))
+    assert torch.equal(noisy, measure.add_noise(torch.full((1, 3, 64, 64), 0.5), 0.1, seed=3))
 
 
 def test_tv_denoise_removes_noise_from_a_flat_shape():
     clean = torch.zeros(1, 3, 32, 32)
     clean[..., 8:24, 8:24] = 0.8
-    noisy = anatomy.add_noise(clean + 0.1, 0.1, seed=0)
-    denoised = anatomy.tv_denoise(noisy, 0.05, steps=60).image
-    assert anatomy.psnr(denoised, clean + 0.1) > anatomy.psnr(noisy, clean + 0.1) + 4  # at least 4 dB better
-    untouched = anatomy.tv_denoise(noisy, 0.0, steps=10).image
-    assert anatomy.psnr(untouched, noisy) > 50
+    noisy = measure.add_noise(clean + 0.1, 0.1, seed=0)
+    denoised = measure.tv_denoise(noisy, 0.05, steps=60).image
+    assert measure.psnr(denoised, clean + 0.1) > measure.psnr(noisy, clean + 0.1) + 4  # at least 4 dB better
+    untouched = measure.tv_denoise(noisy, 0.0, steps=10).image
+    assert measure.psnr(untouched, noisy) > 50
     with pytest.raises(sl.SettingsError, match="unknown tv"):
-        anatomy.tv_denoise(noisy, 0.1, tv="l3")
+        measure.tv_denoise(noisy, 0.1, tv="l3")
     with pytest.raises(sl.SettingsError, match="weight"):
-        anatomy.tv_denoise(noisy, -1.0)
+        measure.tv_denoise(noisy, -1.0)
 
 
 def test_new_figures_have_titles_and_axis_labels():

@@ -1,23 +1,18 @@
-"""Speed switches for the optimization loop; each is on only where bench/ measured that it pays.
+"""Number precision and memory layout of the network's convolutions: switches that change how fast
+the loss is computed, not what it is. Each is on only where bench/ measured that it pays.
 
-- bf16 network (on by default on CPUs with native bf16, AVX512-BF16/AMX; off where it would be emulated,
-  and off on CUDA, where an H100 measured no gain at 512²: 14.8 vs 15.8 ms per evaluation, and the
-  target reached later, 5.9 vs 5.3 s, the evaluation being bound by kernel launches): the convolutions
-  run in bfloat16 (a bf16 copy of the weights, made once, instead of autocast re-casting the frozen
-  weights at every pass); the input normalisation before them stays fp32, the features come out in bf16,
-  and `stylelib.losses` computes the Gram matrices and losses from them in fp32 (only the Gram's
-  backward product stays bf16). On this project's CPU it cuts the time per evaluation by about 30% (35%
-  at 512²) and reaches the benchmark's target loss in about as many evaluations, so sooner
-  (bench/README.md, issue 14); the loss after a fixed number of evaluations differs from fp32 by a few
+- bf16 convolutions: on by default on CPUs with native bf16 (AVX512-BF16/AMX); off where it would be
+  emulated, and off on CUDA, where it measured no gain (the evaluation is bound by kernel launches). A bf16
+  copy of the weights is made once; the input normalisation before it stays fp32, the features come out
+  in bf16, and `stylelib.losses` computes the Gram matrices and losses from them in fp32 (only the Gram's
+  backward product stays bf16). The loss after a fixed number of evaluations differs from fp32 by a few
   percent. `stylize(schedule="plain")` and `options(bf16=False)` give fp32.
-- channels_last (NHWC) layout, which cuDNN's tensor-core convolutions prefer: on by default on
-  CUDA only (on the CPU, oneDNN reorders to its own layout anyway and it measured no gain).
-- TF32 needs no switch: PyTorch already runs cuDNN convolutions in TF32 on Ampere and newer GPUs
-  (`torch.backends.cudnn.allow_tf32` defaults to True), and matrix products (the Gram matrices)
-  stay in full fp32 on purpose.
+- channels_last (NHWC) layout, which cuDNN's tensor-core convolutions prefer: on by default on CUDA only
+  (on the CPU, oneDNN reorders to its own layout anyway).
+- TF32 needs no switch: PyTorch already runs cuDNN convolutions in TF32 on Ampere and newer GPUs, and
+  matrix products (the Gram matrices) stay in full fp32 on purpose.
 
-`with stylelib.speed.options(bf16=False):` gives the plain fp32 path, e.g. for exact comparisons.
-Measurements, and the ideas that did not pay (torch.compile among them), are in bench/README.md.
+What each switch saves, and the ideas that did not pay (torch.compile among them): bench/README.md.
 """
 import contextlib
 import copy
@@ -38,9 +33,9 @@ def options(**changes):
     False or "auto" (where bench/ measured a gain: bf16 on CPUs with native bf16, channels_last on CUDA)."""
     for name, value in changes.items():
         if name not in _OPTIONS:
-            raise SettingsError(f"unknown speed option {name!r}: choose from {', '.join(_OPTIONS)}")
+            raise SettingsError(f"unknown precision option {name!r}: choose from {', '.join(_OPTIONS)}")
         if value not in _CHOICES:
-            raise SettingsError(f"speed option {name} must be True, False or 'auto', got {value!r}")
+            raise SettingsError(f"precision option {name} must be True, False or 'auto', got {value!r}")
     saved = dict(_OPTIONS)
     _OPTIONS.update(changes)
     try:
@@ -58,7 +53,7 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
-def settings(device: torch.device) -> dict:
+def in_force(device: torch.device) -> dict:
     """The switches in force on `device`: {"bf16": bool, "channels_last": bool}."""
     bf16 = device.type == "cpu" and native_bf16(device) if _OPTIONS["bf16"] == "auto" else _OPTIONS["bf16"]
     channels_last = device.type == "cuda" if _OPTIONS["channels_last"] == "auto" else _OPTIONS["channels_last"]
@@ -84,7 +79,7 @@ def _converted(model, bf16: bool, channels_last: bool, device: torch.device):
 def feature_fn(model, device: torch.device):
     """`model`'s forward for the optimization loop, `f(x, layers) -> {layer: features}` (bf16 ones
     when bf16 is on), with the switches in force on `device` (on a converted copy; `model` itself is untouched)."""
-    use = settings(device)
+    use = in_force(device)
     if not (use["bf16"] or use["channels_last"]):
         return model
     net = _converted(model, use["bf16"], use["channels_last"], device)

@@ -3,37 +3,37 @@ import pytest
 import torch
 
 import stylelib as sl
-from stylelib import speed
+from stylelib import precision
 
 CPU = torch.device("cpu")
 LAYERS = ["relu1_1", "relu3_1", "relu4_2", "relu5_1"]
 
 
 def test_options_apply_inside_the_block_only():
-    before = speed.settings(CPU)
-    with speed.options(bf16=True, channels_last=True):
-        assert speed.settings(CPU) == {"bf16": True, "channels_last": True}
-        with speed.options(bf16=False):
-            assert speed.settings(CPU) == {"bf16": False, "channels_last": True}
-    assert speed.settings(CPU) == before
+    before = precision.in_force(CPU)
+    with precision.options(bf16=True, channels_last=True):
+        assert precision.in_force(CPU) == {"bf16": True, "channels_last": True}
+        with precision.options(bf16=False):
+            assert precision.in_force(CPU) == {"bf16": False, "channels_last": True}
+    assert precision.in_force(CPU) == before
 
 
 def test_bf16_is_on_by_default_only_where_native_on_a_cpu():
     """Measured to pay on CPUs with native bf16 (bench/README.md, issue 14); emulated bf16 would be slower."""
-    assert speed.settings(CPU)["bf16"] == speed.native_bf16(CPU)
+    assert precision.in_force(CPU)["bf16"] == precision.native_bf16(CPU)
 
 
-@pytest.mark.parametrize("changes, match", [({"tf32": True}, "unknown speed option 'tf32'"),
+@pytest.mark.parametrize("changes, match", [({"tf32": True}, "unknown precision option 'tf32'"),
                                             ({"bf16": "yes"}, "True, False or 'auto'")])
 def test_bad_options_are_refused(changes, match):
     with pytest.raises(sl.SettingsError, match=match):
-        with speed.options(**changes):
+        with precision.options(**changes):
             pass
 
 
 def test_plain_fp32_path_is_the_model_itself(model):
-    with speed.options(bf16=False, channels_last=False):
-        assert speed.feature_fn(model, CPU) is model
+    with precision.options(bf16=False, channels_last=False):
+        assert precision.feature_fn(model, CPU) is model
 
 
 @pytest.mark.parametrize("bf16, channels_last, tolerance", [(True, False, 0.03), (True, True, 0.03), (False, True, 1e-5)])
@@ -41,8 +41,8 @@ def test_fast_features_and_gradients_match_fp32(model, bf16, channels_last, tole
     x = sl.content("cat", size=48).requires_grad_(True)
     exact = model(x, LAYERS)
     exact_grad, = torch.autograd.grad(sum(sl.gram_matrix(f).sum() for f in exact.values()), x)
-    with speed.options(bf16=bf16, channels_last=channels_last):
-        fast = speed.feature_fn(model, CPU)(x, LAYERS)
+    with precision.options(bf16=bf16, channels_last=channels_last):
+        fast = precision.feature_fn(model, CPU)(x, LAYERS)
     fast_grad, = torch.autograd.grad(sum(sl.gram_matrix(f).sum() for f in fast.values()), x)
     for name in LAYERS:
         assert fast[name].dtype == (torch.bfloat16 if bf16 else torch.float32)
