@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: lab test weights render bench clean slides reveal assignments mathjax
+.PHONY: lab test weights render bench clean slides reveal assignments mathjax browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,10 @@ LAB_ARGS ?=
 lab: weights
 	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
+# mathjax (below) serves tests/test_render.py, reveal tests/test_slides.py, browser every test that opens Chromium.
 # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, so torch stays fast when
 # the kernel, the test process and the browser share two cores (spinning measured up to 40x slower).
-test: weights
+test: weights mathjax reveal browser
 	OMP_WAIT_POLICY=PASSIVE STYLELIB_MODE=quick MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 clean:
@@ -32,9 +33,9 @@ clean:
 # Executes every notebook at this machine's tier (STYLELIB_MODE=quick|laptop|full chooses; without it: full
 # on CUDA, laptop elsewhere) and builds a Jupyter Book site of them in render/ (git-ignored): open
 # render/index.html. Seconds per notebook in render/timings.json; a notebook that fails stops the target with
-# its error. tests/render_site.py does the work (--notebooks NAME... renders some, --out DIR elsewhere).
+# its error. tools/render_site.py does the work (--notebooks NAME... renders some, --out DIR elsewhere).
 render: weights mathjax
-	$(PY) tests/render_site.py
+	$(PY) tools/render_site.py
 
 # npm (a package registry, like PyPI) installs the JavaScript that pages would otherwise load from CDNs, which a
 # classroom or CI without internet cannot reach; apt-get installs npm where it is missing.
@@ -43,17 +44,16 @@ NEED_NPM = command -v npm >/dev/null || { \
 	  elif command -v sudo >/dev/null; then sudo apt-get update && sudo apt-get install -y npm; \
 	  else echo "$@ needs npm (Debian: apt-get install npm; elsewhere: Node.js)" >&2; exit 1; fi; }
 
-# MathJax 3 for the rendered pages (Sphinx's default loads it from a CDN), in .mathjax/; tests/render_site.py
+# MathJax 3 for the rendered pages (Sphinx's default loads it from a CDN), in .mathjax/; tools/render_site.py
 # copies it into the site.
 .mathjax/.installed-stamp: Makefile
 	@$(NEED_NPM)
 	npm install --prefix .mathjax --no-save --no-package-lock --no-audit --no-fund mathjax@3.2.2
 	touch $@
 mathjax: .mathjax/.installed-stamp
-test: mathjax
 
 # nbconvert's decks load reveal.js, require.js, jQuery and MathJax from CDNs, so npm installs them into .reveal/
-# and tests/slides_config.py points the decks at a copy in slides/lib/. nbconvert 7's template wants reveal.js 4
+# and tools/slides_config.py points the decks at a copy in slides/lib/. nbconvert 7's template wants reveal.js 4
 # (dist/, plugin/).
 REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@2.7.7
 .reveal/.installed-stamp: Makefile
@@ -61,7 +61,6 @@ REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@2.7.7
 	npm install --prefix .reveal --no-save --no-package-lock --no-audit --no-fund $(REVEAL_PACKAGES)
 	touch $@
 reveal: .reveal/.installed-stamp
-test: reveal
 
 # Executes every notebook (full mode unless STYLELIB_MODE says otherwise, e.g. `STYLELIB_MODE=quick make slides` on a
 # laptop) and writes one reveal.js deck per notebook to slides/ (git-ignored), with slides/lib/ beside them:
@@ -70,15 +69,13 @@ slides: weights reveal
 	mkdir -p slides
 	rm -rf slides/lib && cp -r .reveal/node_modules slides/lib && rm -rf slides/lib/mathjax/unpacked
 	for nb in notebooks/*.ipynb; do \
-		env -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to slides --execute --config tests/slides_config.py \
+		env -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to slides --execute --config tools/slides_config.py \
 			--ExecutePreprocessor.timeout=-1 --output-dir slides "$$nb" || exit 1; \
 	done
 
 # Debian's chromium for the real-browser test (tests/test_browser.py; `playwright install` cannot
 # download here). CI runs as root; elsewhere sudo is used when there is one. A browser named by
 # $STYLELIB_CHROMIUM (what the test uses first) needs no install.
-.PHONY: browser
-test: browser
 browser:
 	@[ -x "$$STYLELIB_CHROMIUM" ] || command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \

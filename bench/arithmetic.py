@@ -11,16 +11,14 @@ evaluations-to-target × floor already exceeds a third of the baseline's time.
 """
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import timed  # noqa: E402  (also puts the repo on sys.path)
+from common import timed
 
-import stylelib as sl  # noqa: E402
-from stylelib import precision  # noqa: E402
-from stylelib.objective import CONTENT_LAYERS, STYLE_LAYERS  # noqa: E402
+import stylelib as sl  # after common, which puts the repo on sys.path
+from stylelib import precision
+from stylelib.objective import CONTENT_LAYERS, STYLE_LAYERS
 
 LAYERS = [*CONTENT_LAYERS, *STYLE_LAYERS]
 
@@ -32,7 +30,8 @@ def conv_flops(model, size: int, layers=LAYERS) -> int:
     for name in model.names[:deepest + 1]:
         module = model.body._modules[name]
         if name.startswith("conv"):
-            flops += 2 * side * side * module.in_channels * module.out_channels * module.kernel_size[0] * module.kernel_size[1]
+            kh, kw = module.kernel_size
+            flops += 2 * side * side * module.in_channels * module.out_channels * kh * kw
         elif name.startswith("pool"):
             side //= 2
     return flops

@@ -23,73 +23,23 @@ What is measured, per run:
   computed by one fp32 evaluator, so neither impl's own arithmetic (e.g. bf16) flatters it.
 """
 import argparse
-import ctypes
-import ctypes.util
-import gc
 import json
-import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import baseline
+import target
+from common import ROOT, PeakRSS, Problem, with_precision
 
-import stylelib as sl  # noqa: E402
-from stylelib import images, losses, precision  # noqa: E402
-from stylelib.features import InputNorm, VGGFeatures  # noqa: E402
+import stylelib as sl  # after common, which puts the repo on sys.path
+from stylelib import precision
+from stylelib.features import InputNorm, VGGFeatures
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import baseline  # noqa: E402
-
-PAIR = ("golden_gate_fog", "starry_night")
 ROW_KEYS = ("impl", "device", "size", "evals", "ms_per_eval", "peak_mem_mb", "style_loss", "content_loss")
-
-
-def square(name: str, size: int, device) -> torch.Tensor:
-    """data/ image `name` scaled so its short side is `size`, centre-cropped to size × size."""
-    image = images.load_image(name)
-    h, w = image.shape[-2:]
-    image = images.resize_tensor(image, (max(size, round(h * size / min(h, w))), max(size, round(w * size / min(h, w)))))
-    top, left = (image.shape[-2] - size) // 2, (image.shape[-1] - size) // 2
-    return image[..., top:top + size, left:left + size].clamp(0, 1).contiguous().to(device)
-
-
-class Problem:
-    """One size: the images, the loss settings and an fp32 evaluator shared by every impl."""
-
-    def __init__(self, model, size, device):
-        self.model, self.size, self.device = model, size, device
-        self.content, self.style = square(PAIR[0], size, device), square(PAIR[1], size, device)
-        # the baseline's objective: the tutorial's raw terms (not scale-free), β tuned for the offline VGG16
-        self.objective = sl.Objective(scale_free=False, style_weight=1e-2)
-        self.content_layers, self.style_layers = list(self.objective.content_layers), list(self.objective.style_layers)
-        self.style_weight = self.objective.style_weight
-        with torch.no_grad():  # the evaluator's targets, once (the time-to-target mode scores every evaluation)
-            self.grams = {k: losses.gram_matrix(v) for k, v in model(self.style, self.style_layers).items()}
-            self.targets = model(self.content, self.content_layers)
-
-    @torch.no_grad()
-    def losses(self, image) -> tuple[float, float]:
-        """(style, content) terms of `image`, weighted as in stylelib, in plain fp32."""
-        f = self.model(image, [*self.content_layers, *self.style_layers])
-        content = sum(losses.content_loss(f[n], self.targets[n]) for n in self.content_layers)
-        return float(self.style_weight * losses.style_loss(f, self.grams)), float(content)
-
-
-def timed(fn, device):
-    """(wall seconds, result) of one call of `fn()`, the GPU's queue drained before and after."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    out = fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, out
 
 
 # --- the implementations: each returns (final image, loss at evaluation 1) --------------------
@@ -104,16 +54,9 @@ def run_baseline(problem, evals, model):
     first = []
     image = baseline.run_style_transfer(
         model, problem.content, problem.style, problem.content.clone(), evals, problem.content_layers,
-        problem.style_layers, problem.style_weight, on_eval=lambda n, loss, image: n == 1 and first.append(float(loss.detach())))
+        problem.style_layers, problem.style_weight,
+        on_eval=lambda n, loss, image: n == 1 and first.append(float(loss.detach())))
     return image.detach(), first[0]
-
-
-def with_speed(impl, **switches):
-    """`impl` with `stylelib.precision` switches set, e.g. bf16=False: every convolution in fp32 (both modes use it)."""
-    def run(*args):
-        with precision.options(**switches):
-            return impl(*args)
-    return run
 
 
 class FullNetwork(VGGFeatures):
@@ -149,51 +92,16 @@ IMPLS = {
     "baseline": run_baseline,
     # ablations: one switch at a time, for bench/README.md
     "stylelib-plain": lambda problem, evals, model: run_stylelib(problem, evals, model, schedule="plain"),
-    "stylelib-fp32": with_speed(run_stylelib, bf16=False, channels_last=False),
-    "stylelib-bf16": with_speed(run_stylelib, bf16=True, channels_last=False),
-    "stylelib-fp32-cl": with_speed(run_stylelib, bf16=False, channels_last=True),
-    "stylelib-bf16-cl": with_speed(run_stylelib, bf16=True, channels_last=True),
+    "stylelib-fp32": with_precision(run_stylelib, bf16=False, channels_last=False),
+    "stylelib-bf16": with_precision(run_stylelib, bf16=True, channels_last=False),
+    "stylelib-fp32-cl": with_precision(run_stylelib, bf16=False, channels_last=True),
+    "stylelib-bf16-cl": with_precision(run_stylelib, bf16=True, channels_last=True),
     "stylelib-full-network": variant(FullNetwork),
     "stylelib-compile": variant(Compiled),
 }
 
 
 # --- measuring one run -------------------------------------------------------------------------
-
-LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakRSS:
-    """Peak RSS above the starting RSS while the `with` block runs (sampled by a thread)."""
-
-    def __enter__(self):
-        gc.collect()
-        if LIBC is not None and hasattr(LIBC, "malloc_trim"):
-            LIBC.malloc_trim(0)
-        self.start = self.peak = rss_bytes()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self):
-        while not self.done.wait(0.002):
-            self.peak = max(self.peak, rss_bytes())
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self.thread.join()
-        self.peak = max(self.peak, rss_bytes())
-
-    @property
-    def mb(self) -> float:
-        return (self.peak - self.start) / 2**20
-
 
 def measure(impl, problem, evals, model) -> dict:
     """One run: times at the start of every network pass (a global hook that sees the input
@@ -261,7 +169,7 @@ def summarize(runs, evals, device) -> list[dict]:
             "first_eval_ms": statistics.median(r["first_eval_ms"] for r in repeats),
             "loss_eval1": repeats[-1]["loss_eval1"],
             "ms_per_eval_runs": [round(r["ms_per_eval"], 2) for r in repeats],
-            "speed": precision.in_force(device) if impl == "stylelib" else None,
+            "precision": precision.in_force(device) if impl == "stylelib" else None,
         })
     return rows
 
@@ -271,7 +179,8 @@ def summarize(runs, evals, device) -> list[dict]:
 def table(rows) -> str:
     """Markdown table; speed-ups are against the baseline at the same size (wall and CPU time)."""
     base = {r["size"]: r for r in rows if r["impl"] == "baseline"}
-    lines = ["| impl | device | size | evals | ms/eval | evals/s | speed-up | speed-up (CPU time) | peak MB | style loss | content loss |",
+    lines = ["| impl | device | size | evals | ms/eval | evals/s | speed-up | speed-up (CPU time) | peak MB "
+             "| style loss | content loss |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["size"], r["impl"] != "baseline", r["impl"])):
         b = base.get(r["size"])
@@ -321,8 +230,10 @@ def main(argv=None) -> int:
                    help=f"per-evaluation mode: {', '.join(IMPLS)}; target mode: see bench/target.py")
     p.add_argument("--out", default=str(ROOT / "bench" / "out" / "results.json"), help="JSON file to write")
     p.add_argument("--target-evals", type=int, default=None,
-                   help="time-to-quality mode (bench/target.py): the target is the baseline's loss after this many evaluations")
-    p.add_argument("--budgets", type=float, nargs="+", default=[30, 60, 120, 240], help="seconds at which to report the loss")
+                   help="time-to-quality mode (bench/target.py): the target is the baseline's loss after this many "
+                   "evaluations")
+    p.add_argument("--budgets", type=float, nargs="+", default=[30, 60, 120, 240],
+                   help="seconds at which to report the loss")
     args = p.parse_args(argv)
     if args.target_evals is not None:
         return target_mode(args)
@@ -344,8 +255,6 @@ def main(argv=None) -> int:
 
 def target_mode(args) -> int:
     """`--target-evals N`: seconds until each impl first reaches the baseline's loss after N evaluations."""
-    import target
-
     device = sl.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -1,9 +1,9 @@
-"""Benchmark: a sweep of N style weights as one batch (stylelib.sweep) against N sequential runs.
+"""Benchmark: a sweep of N style weights as one batch (bench/batch_sweep.py) against N sequential runs.
 
     python bench/sweep.py --size 128 --steps 20 --n 9 --device cpu --out bench/out/sweep.json
 
 Both use Adam and the same settings; the batched run must reach the same losses (it follows the
-same path, see stylelib/sweep.py), so the report gives the time of each and the largest relative
+same path, see bench/batch_sweep.py), so the report gives the time of each and the largest relative
 difference of the final total losses. Runs alternate (sequential, batched, batched, sequential, …).
 """
 import argparse
@@ -14,11 +14,10 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PAIR, ROOT, square, timed  # noqa: E402  (also puts the repo on sys.path)
+from common import PAIR, ROOT, square, timed
+from batch_sweep import stylize_sweep  # after common, which puts the repo on sys.path
 
-import stylelib as sl  # noqa: E402
-from stylelib.sweep import stylize_sweep  # noqa: E402
+import stylelib as sl
 
 
 def main(argv=None) -> int:

@@ -15,8 +15,10 @@ from contextlib import contextmanager
 import torch
 import torch.nn.functional as F
 
+import baseline as tutorial
+from common import PeakRSS, Problem, with_precision
+
 import stylelib as sl
-from run import PeakRSS, Problem, with_speed  # bench/ is on the path: run.py imports this module
 
 
 class Stop(Exception):
@@ -67,8 +69,6 @@ class Watch:
 # `watch` stops them (target reached, or twice the baseline's time spent) -------------------------
 
 def baseline(problem, model, watch, target_evals):
-    import baseline as tutorial
-
     tutorial.run_style_transfer(model, problem.content, problem.style, problem.content.clone(), target_evals,
                                 problem.content_layers, problem.style_layers, problem.style_weight,
                                 on_eval=lambda n, loss, image: watch.check(n, image))
@@ -83,8 +83,8 @@ def stylelib_with(**settings):
             count[0] += 1
             watch.check(count[0], image)
 
-        sl.stylize(problem.content, problem.style, problem.objective, size=problem.size, steps=100 * target_evals, model=model,
-                   device=problem.device, callback=callback, every=1, progress=False, **settings)
+        sl.stylize(problem.content, problem.style, problem.objective, size=problem.size, steps=100 * target_evals,
+                   model=model, device=problem.device, callback=callback, every=1, progress=False, **settings)
     return run
 
 
@@ -99,17 +99,17 @@ def multiscale(levels: int, share: float):
 
         coarse = max(1, round(target_evals * share))
         sl.stylize_multiscale(problem.content, problem.style, size=problem.size, levels=levels,
-                              steps=[coarse] * (levels - 1) + [100 * target_evals], objective=problem.objective, model=model,
-                              device=problem.device, callback=callback, every=1, progress=False)
+                              steps=[coarse] * (levels - 1) + [100 * target_evals], objective=problem.objective,
+                              model=model, device=problem.device, callback=callback, every=1, progress=False)
     return run
 
 
 IMPLS = {
     "baseline": baseline,
-    "stylelib": stylelib_with(),  # the default: the fast schedule (pyramid basis, sized first step, bf16 where native)
-    "stylelib-fp32": with_speed(stylelib_with(), bf16=False),  # the fast schedule's optimisation alone
+    "stylelib": stylelib_with(),  # the default pyramid schedule (sized first step, capped steps, bf16 where native)
+    "stylelib-fp32": with_precision(stylelib_with(), bf16=False),  # the pyramid schedule's optimisation alone
     "stylelib-plain": stylelib_with(schedule="plain"),  # the textbook loop (the default before issue 14)
-    "stylelib-ramp": stylelib_with(style_ramp=60),  # the default plus a style-weight ramp (opt-in: transfer.ramp_weight)
+    "stylelib-ramp": stylelib_with(style_ramp=60),  # the default and a style-weight ramp (opt-in: Objective.style_ramp)
     "stylelib-adam": stylelib_with(optimizer="adam"),
     "stylelib-multiscale": multiscale(levels=2, share=0.3),
 }

@@ -2,16 +2,24 @@
 `train STYLE --out FILE.pt`, `weights` and `list`.
 
 Every problem the user can cause ends with one line on stderr and exit status 1; no input is written.
+The options of `stylize` named after a field of `Objective` or `Run` take that field's default and help
+(`field_option`) and reach `stylize` under its name, so `--help` cannot drift from the library.
 """
 import argparse
+import dataclasses
+import inspect
 import sys
 
-from . import fast, images, models, runtime, weights
+from . import fast, images, runtime, weights
 from .errors import StylelibError
 from .layers import layer_names
-from .transfer import OPTIMIZERS, stylize
+from .objective import Objective
+from .presets import JOHNSON_2016
+from .transfer import INITS, OPTIMIZERS, SCHEDULES, Run, stylize
 
 DEFAULT_PAIR = ("golden_gate_fog", "starry_night")
+SETTINGS = {f.name for cls in (Objective, Run) for f in dataclasses.fields(cls)}  # what stylize takes by name
+TRAIN = inspect.signature(fast.train).parameters  # the defaults of `train`'s options
 
 
 def _positive_int(text: str) -> int:
@@ -34,6 +42,19 @@ def _weight(text: str) -> float:
     return value
 
 
+def _by_tier(name: str) -> str:
+    """runtime.DEFAULTS[name] in words, e.g. "full 512, laptop 256, quick 128"."""
+    return ", ".join(f"{tier} {value}" for tier, value in zip(runtime.TIERS, runtime.DEFAULTS[name]))
+
+
+def field_option(subparser, cls, name: str, **kwargs) -> None:
+    """`--name` for the dataclass field `cls.name`, with the field's default and help: `--help` says what the
+    library does."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    subparser.add_argument(f"--{name.replace('_', '-')}", default=field.default,
+                           help=f"{field.metadata['help']} (default: %(default)s)", **kwargs)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr, like every other error here."""
 
@@ -49,15 +70,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("content", nargs="?", default=DEFAULT_PAIR[0], help="file path or data/ name (default: %(default)s)")
     s.add_argument("style", nargs="?", default=DEFAULT_PAIR[1], help="file path or data/ name (default: %(default)s)")
     s.add_argument("-o", "--output", required=True, help="where to write the result (.png, .jpg, …)")
-    s.add_argument("--size", type=_positive_int, help="long side in pixels (default by tier: full 512, laptop 256, quick 128)")
-    s.add_argument("--steps", type=_positive_int, help="optimizer steps (default by tier: full 300, laptop 200, quick 30)")
-    s.add_argument("--content-weight", type=_weight, default=1.0)
-    s.add_argument("--style-weight", type=_weight, help="beta/alpha (default: the balanced default, 1e3 on the scale-free terms)")
-    s.add_argument("--tv-weight", type=_weight, default=0.0)
-    s.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    s.add_argument("--size", type=_positive_int, help=f"long side in pixels (default by tier: {_by_tier('size')})")
+    s.add_argument("--steps", type=_positive_int, help=f"optimizer steps (default by tier: {_by_tier('steps')})")
+    # every other setting is a field of Objective or Run, passed to stylize by its name
+    field_option(s, Objective, "content_weight", type=_weight)
+    field_option(s, Objective, "style_weight", type=_weight)
+    field_option(s, Objective, "tv_weight", type=_weight)
+    field_option(s, Run, "optimizer", choices=OPTIMIZERS)
+    field_option(s, Run, "schedule", choices=SCHEDULES)
+    field_option(s, Run, "init", choices=INITS)
+    field_option(s, Run, "seed", type=int)
     s.add_argument("--backbone", choices=weights.BACKBONES, default="auto")
     s.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
-    s.add_argument("--seed", type=int, default=0)
     s.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
 
     w = sub.add_parser("weights", help="make sure VGG weights are available (fetching them if needed)")
@@ -66,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fast", help="stylize a photo in one pass with a trained feed-forward network")
     f.add_argument("content", help="file path or data/ name")
-    f.add_argument("--model", required=True, help="a shipped model (see `list`) or a .pt file from `train`")
+    f.add_argument("--model", required=True, help="a shipped network (see `list`) or a .pt file from `train`")
     f.add_argument("-o", "--output", required=True, help="where to write the result (.png, .jpg, …)")
     f.add_argument("--size", type=_positive_int, help="long side in pixels (default: the photo's own size)")
     f.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
@@ -77,16 +101,20 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="the network to write, FILE.pt; its card goes to FILE.json and "
                                                 "the checkpoint that resumes an interrupted run to FILE.ckpt")
     t.add_argument("--folder", help="training photos, searched recursively (default: data/content)")
-    t.add_argument("--steps", type=_positive_int, help="training steps (default 40000; laptop 300; quick 60)")
-    t.add_argument("--batch-size", type=_positive_int, help="crops per step (default 4)")
-    t.add_argument("--size", type=_positive_int, help="crop side in pixels (default 256)")
-    t.add_argument("--norm", choices=fast.NORMS, default="instance")
-    t.add_argument("--lr", type=_weight, default=1e-3, help="Adam's learning rate (default %(default)s)")
-    t.add_argument("--style-weight", type=_weight, help="β (default: Johnson et al.'s, 5)")
-    t.add_argument("--tv-weight", type=_weight, help="λ_TV (default 0)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=_positive_int, help=f"training steps (default by tier: {_by_tier('train_steps')})")
+    t.add_argument("--batch-size", type=_positive_int,
+                   help=f"crops per step (default by tier: {_by_tier('train_batch')})")
+    t.add_argument("--size", type=_positive_int, help=f"crop side in px (default by tier: {_by_tier('train_size')})")
+    t.add_argument("--norm", choices=fast.NORMS, default=TRAIN["norm"].default)
+    t.add_argument("--lr", type=_weight, default=TRAIN["lr"].default, help="Adam's learning rate (default %(default)s)")
+    johnson = JOHNSON_2016.objective  # the loss `train` uses; presets.Preset.settings rescales it for the backbone
+    t.add_argument("--style-weight", type=_weight, help=f"β (default: Johnson et al.'s, {johnson.style_weight:g} on "
+                                                         f"{JOHNSON_2016.convention}-convention VGG inputs, rescaled "
+                                                         "for the other convention)")
+    t.add_argument("--tv-weight", type=_weight, help=f"λ_TV (default: Johnson et al.'s, {johnson.tv_weight:g})")
+    t.add_argument("--seed", type=int, default=TRAIN["seed"].default)
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast: faster on a recent GPU")
-    t.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    t.add_argument("--checkpoint-every", type=_positive_int, default=TRAIN["checkpoint_every"].default)
     t.add_argument("--backbone", choices=weights.BACKBONES, default="auto")
     t.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing FILE.pt")
@@ -118,24 +146,24 @@ def _fast(args) -> None:
     content = images.find(args.content)
     images.open_rgb(content)
     output = images.check_output(args.output, inputs=(content,), overwrite=args.overwrite)
-    net = models.load(args.model, args.device)
+    net = fast.load(args.model, args.device)
     result = fast.apply(net, content, args.size)
     images.save_image(result, output, inputs=(content,), overwrite=args.overwrite)
-    print(f"wrote {output} ({result.shape[-1]}×{result.shape[-2]} px, model {args.model})")
+    print(f"wrote {output} ({result.shape[-1]}×{result.shape[-2]} px, network {args.model})")
 
 
 def _train(args, argv) -> None:
     style = images.find(args.style)
     images.open_rgb(style)  # fail now, not after the training
-    out, checkpoint = models.output_paths(args.out, args.overwrite)
+    out, checkpoint = fast.output_paths(args.out, args.overwrite)
     changes = {k: v for k, v in (("style_weight", args.style_weight), ("tv_weight", args.tv_weight)) if v is not None}
     print(f"training a {args.norm}-norm network for {style} on {runtime.device(args.device)}"
           + (f", resuming from {checkpoint}" if checkpoint.exists() else ""))
     training = fast.train(style, args.folder, steps=args.steps, batch_size=args.batch_size, size=args.size,
                           norm=args.norm, lr=args.lr, seed=args.seed, checkpoint=checkpoint,
-                          checkpoint_every=args.checkpoint_every, model=args.backbone, device=args.device, bf16=args.bf16,
-                          **changes)
-    info = models.write(training, out, style.stem, argv)
+                          checkpoint_every=args.checkpoint_every, model=args.backbone, device=args.device,
+                          bf16=args.bf16, **changes)
+    info = fast.write(training, out, style.stem, argv)
     losses = ", ".join(f"{term} {value:.4g}" for term, value in info["final_losses"].items())
     if training.stopped:
         print(f"stopped ({training.stopped}) after {training.steps} steps; run the same command again to resume")
@@ -156,16 +184,16 @@ def run(args, argv=None) -> None:
     elif args.command == "list":
         for kind, names in images.catalog().items():
             print(f"{kind}: {', '.join(names)}")
-        print(f"trained networks (python -m stylelib fast CONTENT --model NAME): {', '.join(models.shipped()) or 'none'}")
+        print(f"trained networks (python -m stylelib fast CONTENT --model NAME): {', '.join(fast.shipped()) or 'none'}")
         _print_layers(args.backbone)
     else:
         content, style = images.find(args.content), images.find(args.style)
         images.open_rgb(content), images.open_rgb(style)  # fail now, not after the optimization
         output = images.check_output(args.output, inputs=(content, style), overwrite=args.overwrite)
         print(f"stylizing {content} with {style} on {runtime.device(args.device)}")
-        result = stylize(content, style, size=args.size, steps=args.steps, content_weight=args.content_weight,
-                         style_weight=args.style_weight, tv_weight=args.tv_weight, optimizer=args.optimizer,
-                         model=args.backbone, device=args.device, seed=args.seed)
+        settings = {name: value for name, value in vars(args).items() if name in SETTINGS}
+        result = stylize(content, style, size=args.size, steps=args.steps, model=args.backbone, device=args.device,
+                         **settings)
         images.save_image(result.image, output, inputs=(content, style), overwrite=args.overwrite)
         print(f"wrote {output} ({result.steps} steps, final loss {result.final():.4g})")
 

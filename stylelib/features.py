@@ -3,7 +3,6 @@
 Layers are named as in the papers (`conv3_1`, `relu3_1`, `pool3`), never by position. The input
 normalisation that the weights were trained with happens inside, so callers always pass RGB in [0, 1].
 """
-import copy
 from collections import OrderedDict
 
 import torch
@@ -116,29 +115,9 @@ def describe(backbone: str = "auto") -> str:
     return f"device: {runtime.device()} | weights: {source.name} ({source.reason}) | tier: {runtime.tier()}"
 
 
-@torch.no_grad()
-def normalized(model: VGGFeatures, images) -> VGGFeatures:
-    """A copy of `model` rescaled as Gatys et al. (2016) normalised their VGG19: each ReLU channel's
-    mean activation over `images` (a batch, or a list of images, RGB in [0, 1]) and their positions
-    becomes 1. Each conv's filter and bias are divided by the mean m_c of its ReLU channel, and the next
-    conv's input weights are multiplied by m_c, so every layer's output is the original divided by m_c
-    channel by channel (ReLU and pooling commute with a positive per-channel scale): the network's
-    function is unchanged up to that scaling. Channels never active on `images` are left as they are."""
-    images = [images] if isinstance(images, torch.Tensor) else list(images)
-    relus = [name for name in model.names if name.startswith("relu")]
-    sums, counts = {name: 0.0 for name in relus}, {name: 0 for name in relus}
-    for image in images:
-        for name, f in model(image.to(next(model.parameters()).device), relus).items():
-            sums[name] = sums[name] + f.sum(dim=(0, 2, 3))
-            counts[name] += f.shape[0] * f.shape[2] * f.shape[3]
-    result, previous = copy.deepcopy(model), None
-    for name in relus:
-        mean = sums[name] / counts[name]
-        mean = torch.where(mean > 0, mean, torch.ones_like(mean))
-        conv = result.body._modules["conv" + name[len("relu"):]]
-        conv.weight.div_(mean.view(-1, 1, 1, 1))
-        conv.bias.div_(mean)
-        if previous is not None:
-            conv.weight.mul_(previous.view(1, -1, 1, 1))
-        previous = mean
-    return result
+def vgg_for(model: VGGFeatures | str | None, device) -> tuple[VGGFeatures, torch.device]:
+    """The VGG to measure with (given, or loaded for a backbone name) and the device it runs on."""
+    dev = runtime.device(device)
+    if not isinstance(model, VGGFeatures):
+        model = vgg(model or "auto", device=dev, verbose=False)
+    return model.to(dev), dev

@@ -226,3 +226,14 @@ def save_image(image, path, inputs=(), overwrite: bool = False) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def image_for(image, size: int, label: str, min_side: int) -> torch.Tensor:
+    """`as_image`, refusing an image too thin for the chosen layers (named by `label` or its path)."""
+    label = label if isinstance(image, torch.Tensor) else str(image)
+    image = as_image(image, size)
+    if min(image.shape[-2:]) < min_side:
+        h, w = image.shape[-2:]
+        raise ImageError(f"{label} is {w}×{h} px at size {size}: too thin for the chosen layers, which need "
+                         f"at least {min_side} px on each side (use a larger size or a less elongated image)")
+    return image

@@ -12,7 +12,7 @@ What a preset reproduces: the layers, the layer weights, α, β and λ_TV (exact
 source's input convention), the optimizer with its settings, the step count and size. What it does not:
 the source's network weights (the offline backbone is a VGG16, the sources used VGG19 except
 Johnson et al.), Gatys' normalised VGG19 (rescaled so each filter's mean activation is 1;
-`features.normalized` does it to a given model), Gatys' average pooling (pass `vgg(pooling="avg")`),
+`normalized` does it to a given model), Gatys' average pooling (pass `vgg(pooling="avg")`),
 the white-noise initialisation of Gatys et al. (presets start from the photo; pass `init="noise"`),
 Johnson et al.'s paper's content layer (relu2_2; the preset uses relu3_3, their later code's default),
 and the clamping of pixels in the TensorFlow tutorial and the PyTorch tutorial (a smooth range penalty
@@ -25,17 +25,21 @@ features are about `CONVENTION_SCALE` times larger (taken as the ratio of the in
 features scaled by s, the content term scales by s², the style term by s⁴ and TV by s⁰, so on the
 other convention β is divided by s² and λ_TV multiplied by s² (α stays): the terms keep their balance.
 """
+import copy
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import torch
+
 from .errors import SettingsError
+from .features import VGGFeatures
 from .images import as_image
 from .layers import channels as _n
 from .objective import Objective
 from .transfer import Run, stylize
 
 __all__ = ["CONVENTION_SCALE", "Preset", "PRESETS", "preset", "GATYS_2016", "PYTORCH_TUTORIAL",
-           "TENSORFLOW_TUTORIAL", "JOHNSON_2016"]
+           "TENSORFLOW_TUTORIAL", "JOHNSON_2016", "normalized"]
 
 CONVENTION_SCALE = 255 * 0.226  # caffe features / torchvision features (see the module docstring)
 
@@ -109,7 +113,7 @@ GATYS_2016 = Preset(
     conversion="paper: α·½Σ(F−P)² + β·Σ w_l E_l with E_l = Σ(G'−A')²/(4N²M²), G' = FFᵀ. Here E_l = ours/4 and "
                "½Σ(F−P)² = (N·M/2)·ours, so β_here = (β/α)/(2·N·M) with N·M of relu4_2: it depends on the image "
                "size. The paper used average pooling (pass a model built with pooling='avg'), a VGG19 whose "
-               "filters were rescaled to mean activation 1 (features.normalized), and white-noise initialisation "
+               "filters were rescaled to mean activation 1 (presets.normalized), and white-noise initialisation "
                "(init='noise'): not reproduced by the preset itself.",
     size_dependent="content_sum",
 )
@@ -176,3 +180,31 @@ def preset(name: str) -> Preset:
     if name not in PRESETS:
         raise SettingsError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+@torch.no_grad()
+def normalized(model: VGGFeatures, images) -> VGGFeatures:
+    """A copy of `model` rescaled as Gatys et al. (2016) normalised their VGG19: each ReLU channel's
+    mean activation over `images` (a batch, or a list of images, RGB in [0, 1]) and their positions
+    becomes 1. Each conv's filter and bias are divided by the mean m_c of its ReLU channel, and the next
+    conv's input weights are multiplied by m_c, so every layer's output is the original divided by m_c
+    channel by channel (ReLU and pooling commute with a positive per-channel scale): the network's
+    function is unchanged up to that scaling. Channels never active on `images` are left as they are."""
+    images = [images] if isinstance(images, torch.Tensor) else list(images)
+    relus = [name for name in model.names if name.startswith("relu")]
+    sums, counts = {name: 0.0 for name in relus}, {name: 0 for name in relus}
+    for image in images:
+        for name, f in model(image.to(next(model.parameters()).device), relus).items():
+            sums[name] = sums[name] + f.sum(dim=(0, 2, 3))
+            counts[name] += f.shape[0] * f.shape[2] * f.shape[3]
+    result, previous = copy.deepcopy(model), None
+    for name in relus:
+        mean = sums[name] / counts[name]
+        mean = torch.where(mean > 0, mean, torch.ones_like(mean))
+        conv = result.body._modules["conv" + name[len("relu"):]]
+        conv.weight.div_(mean.view(-1, 1, 1, 1))
+        conv.bias.div_(mean)
+        if previous is not None:
+            conv.weight.mul_(previous.view(1, -1, 1, 1))
+        previous = mean
+    return result

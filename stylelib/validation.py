@@ -3,6 +3,7 @@
 `validate(**settings)` is the single gate used by `stylize`, the command line and the widgets.
 It returns the cleaned values or raises SettingsError; nothing else escapes (fuzzed in the tests).
 """
+import dataclasses
 import math
 from numbers import Integral, Real
 
@@ -62,3 +63,8 @@ def validate(**settings) -> dict:
     if unknown:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}: valid are {', '.join(RULES)}")
     return {name: RULES[name](value) for name, value in settings.items()}
+
+
+def described(default, help: str):
+    """A dataclass field with a one-line help, so that the command line shows the library's own default and words."""
+    return dataclasses.field(default=default, metadata={"help": help})

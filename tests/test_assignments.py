@@ -2,7 +2,7 @@
 
 A session fixture generates them once, into tmp_path, by the Makefile's own recipe (`make assignments`
 with RELEASE and COURSE pointing there), and each student notebook is executed at most once per session,
-in quick mode, by the kernel of this Python (nbclient, kernel "python3", as tests/refresh_checked_outputs.py).
+in quick mode, by the kernel of this Python (nbclient, kernel "python3", as tools/refresh_checked_outputs.py).
 
 What is checked where:
 1. no solution reaches a student (test_no_solution_in_student_notebooks);

@@ -1,5 +1,8 @@
-"""The command line: the default pair works; bad input exits non-zero with one line and changes nothing."""
+"""The command line: the default pair works; bad input exits non-zero with one line and changes nothing;
+`--help` shows the library's own defaults and words."""
+import dataclasses
 import hashlib
+import inspect
 import shutil
 import subprocess
 import sys
@@ -7,7 +10,9 @@ import sys
 import pytest
 
 import stylelib as sl
-from stylelib import images
+from stylelib import images, runtime
+from stylelib import __main__ as cli
+from stylelib.presets import JOHNSON_2016
 
 
 def _cli(*args):
@@ -91,3 +96,50 @@ def test_list_prints_the_layers_of_the_backbone_stylize_would_use(tmp_path, monk
         assert line.split("): ")[-1].split(", ") == layer_names(arch)
     if archs == ["vgg16"]:
         assert "relu3_4" not in lines[0]
+
+
+def _help(command, capsys) -> str:
+    """`COMMAND --help` as printed, with its line breaks undone."""
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args([command, "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_stylize_options_take_default_and_help_from_the_library(capsys):
+    """The options named after a field of Objective or Run take that field's default and show its help:
+    `--help` cannot drift from what stylize does."""
+    args = vars(cli.parser().parse_args(["stylize", "-o", "out.png"]))
+    fields = {f.name: f for cls in (sl.Objective, sl.Run) for f in dataclasses.fields(cls) if f.name in args}
+    assert set(fields) == {"content_weight", "style_weight", "tv_weight", "optimizer", "schedule", "init", "seed"}
+    shown = _help("stylize", capsys)
+    for name, field in fields.items():
+        assert args[name] == field.default, name
+        assert f"{field.metadata['help']} (default: {field.default})" in shown, name
+    for name in ("size", "steps"):  # by tier, from the table the library uses
+        assert ", ".join(f"{tier} {value}" for tier, value in zip(runtime.TIERS, runtime.DEFAULTS[name])) in shown
+
+
+def test_stylize_options_reach_stylize_by_field_name(monkeypatch, tmp_path):
+    """Given or not, each such option reaches stylize as the keyword of its field."""
+    seen = {}
+
+    def fake_stylize(content, style, **settings):
+        seen.update(settings)
+        raise sl.SettingsError("stop before the optimization")
+
+    monkeypatch.setattr(cli, "stylize", fake_stylize)
+    assert cli.main(["stylize", "cat", "the_scream", "-o", str(tmp_path / "o.png"), "--schedule", "plain",
+                     "--init", "noise", "--style-weight", "7"]) == 1
+    assert {k: seen[k] for k in ("schedule", "init", "style_weight", "content_weight", "seed")} == {
+        "schedule": "plain", "init": "noise", "style_weight": 7.0, "content_weight": sl.Objective().content_weight,
+        "seed": sl.Run().seed}
+
+
+def test_train_options_take_their_defaults_from_the_training(capsys):
+    args = vars(cli.parser().parse_args(["train", "starry_night", "--out", "net.pt"]))
+    train = inspect.signature(sl.fast.train).parameters
+    for name in ("norm", "lr", "seed", "checkpoint_every"):
+        assert args[name] == train[name].default, name
+    shown = _help("train", capsys)  # β and λ_TV: the preset the training uses
+    assert f"Johnson et al.'s, {JOHNSON_2016.objective.style_weight:g} on" in shown
+    assert f"Johnson et al.'s, {JOHNSON_2016.objective.tv_weight:g})" in shown

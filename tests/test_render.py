@@ -1,4 +1,4 @@
-"""`make render` in small: tests/render_site.py executes notebooks 04 and 07 at the quick tier into a temporary
+"""`make render` in small: tools/render_site.py executes notebooks 04 and 07 at the quick tier into a temporary
 folder and builds the site. The index lists both with their titles, linked to pages that exist, and their learning
 objectives; the page of notebook 04 shows figures. Headless Chromium (Debian's, as in tests/test_browser.py) opens
 the index with every http(s) request refused (a classroom without internet), follows the link to notebook 04, and
@@ -16,11 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]
 import render_site  # noqa: E402
 from test_browser import CHROMIUM, SCREENSHOTS, offline_page  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["04_total_variation", "07_playground"]  # two short notebooks (about 12 s each in quick mode)
 FIGURES = "04_total_variation"  # the one with figures in quick mode (07's live inside its widgets)
 
@@ -76,7 +75,7 @@ def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("render") / "site"
     env = {**os.environ, "STYLELIB_MODE": "quick",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, str(ROOT / "tests" / "render_site.py"), "--notebooks", *NAMES,
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "render_site.py"), "--notebooks", *NAMES,
                            "--out", str(out)], env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, f"render_site.py failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return out
@@ -111,7 +110,7 @@ def test_a_failing_cell_stops_the_build_with_its_name(tmp_path):
 def test_make_render_runs_at_the_machines_tier():
     done = subprocess.run(["make", "-n", "--no-print-directory", "render"], cwd=ROOT, capture_output=True, text=True,
                           check=False)
-    assert "tests/render_site.py" in done.stdout, done.stdout + done.stderr
+    assert "tools/render_site.py" in done.stdout, done.stdout + done.stderr
     assert "STYLELIB_QUICK" not in done.stdout and "STYLELIB_MODE" not in done.stdout  # no tier forced
 
 

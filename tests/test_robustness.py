@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from PIL import Image
 
 import stylelib as sl
-from stylelib import settings, weights
+from stylelib import validation, weights
 from stylelib.errors import StylelibError
 
 
@@ -123,7 +123,7 @@ ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_n
 
 
 @hsettings(max_examples=300, deadline=None)
-@given(name=st.sampled_from([*settings.RULES, "colour"]), value=ANY_VALUE)
+@given(name=st.sampled_from([*validation.RULES, "colour"]), value=ANY_VALUE)
 def test_fuzzed_settings_are_cleaned_or_refused(name, value):
     try:
         cleaned = validation.validate(**{name: value})[name]

@@ -51,7 +51,7 @@ def test_the_check_catches_the_issue_13_crash():
     assert shadowed_calls(fine) == []
 
 
-@pytest.mark.parametrize("module", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("module", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_parameter_hides_a_module_function_it_calls(module):
     found = shadowed_calls(module.read_text(encoding="utf-8"))
     assert not found, f"{module.name}: a parameter hides the module-level name it calls: {found}; rename it"

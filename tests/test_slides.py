@@ -1,7 +1,7 @@
-"""Slides: every notebook carries the slide metadata of tests/slide_metadata.py, and a deck presents.
+"""Slides: every notebook carries the slide metadata of tools/slide_metadata.py, and a deck presents.
 
 The browser test builds the reveal.js deck of notebook 04 in quick mode as `make slides` does
-(tests/slides_config.py; reveal.js, require.js, jQuery and MathJax from .reveal/, which `make reveal`
+(tools/slides_config.py; reveal.js, require.js, jQuery and MathJax from .reveal/, which `make reveal`
 installs with npm), opens it in headless Chromium with every http(s) request refused (offline, as in a
 classroom without internet), steps through it with the arrow keys to a figure and leaves a screenshot in
 screenshots/slides_figure.png (git-ignored).
@@ -15,11 +15,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "tests")]
 import slide_metadata  # noqa: E402
 from test_browser import CHROMIUM, SCREENSHOTS, offline_page  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 VENDORED = ROOT / ".reveal" / "node_modules"
 DECK = "04_total_variation"
@@ -27,10 +26,10 @@ DECK = "04_total_variation"
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_slide_metadata(path):
-    """Stored slide types are what tests/slide_metadata.py gives (locked cells aside); run it after editing."""
+    """Stored slide types are what tools/slide_metadata.py gives (locked cells aside); run it after editing."""
     nb = nbformat.read(path, as_version=4)
     stored = [cell.metadata.get("slideshow", {}).get("slide_type") for cell in nb.cells]
-    fix = (f"run `python tests/slide_metadata.py {path.relative_to(ROOT)}` (or mark a cell "
+    fix = (f"run `python tools/slide_metadata.py {path.relative_to(ROOT)}` (or mark a cell "
            "\"slideshow_locked\": true to keep a hand-made choice)")
     invalid = [i for i, kind in enumerate(stored) if kind not in slide_metadata.SLIDE_TYPES]
     assert not invalid, f"cells {invalid} have no valid slide type: {fix}"
@@ -74,7 +73,7 @@ def test_deck_presents_offline_in_chromium(tmp_path):
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     env.pop("MPLBACKEND", None)  # the kernel's inline backend draws the figures (Agg would draw none)
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", "--execute",
-                    "--config", str(ROOT / "tests" / "slides_config.py"), "--ExecutePreprocessor.timeout=600",
+                    "--config", str(ROOT / "tools" / "slides_config.py"), "--ExecutePreprocessor.timeout=600",
                     "--output-dir", str(tmp_path), str(tmp_path / f"{DECK}.ipynb")],
                    env=env, check=True, capture_output=True, timeout=900)
     deck = tmp_path / f"{DECK}.slides.html"

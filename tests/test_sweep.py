@@ -1,10 +1,15 @@
-"""A batched sweep must give what separate runs give (Adam), and the reason it cannot use L-BFGS."""
+"""A batched sweep (bench/batch_sweep.py) gives what separate runs give (Adam), and why it cannot use L-BFGS."""
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 import stylelib as sl
 from stylelib import precision
-from stylelib.sweep import stylize_sweep
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from batch_sweep import stylize_sweep  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
 """The widgets' logic, driven without a browser: what they compute, when they stop, what they write."""
+import dataclasses
 import datetime
+import inspect
 import io
 import threading
 import time
@@ -11,6 +13,8 @@ from PIL import Image
 
 import stylelib as sl
 from stylelib.color import chroma_shift
+from stylelib.objective import FIELDS
+from stylelib.transfer import Run
 from stylelib.widgets import (TOP, TOP_CHOICE, BackgroundRun, FeatureExplorer, FeatureView, ImagePicker,
                               StylePlayground)
 
@@ -137,14 +141,14 @@ def test_background_run_holds_one_job_and_ends_it_on_request():
 
 def test_settings_follow_the_controls(playground):
     playground.style_weight.value, playground.tv_weight.value = 1e-3, 10.0
-    playground.optimizer.value, playground.colours.value = "adam", True
+    playground.optimizer.value = "adam"
     playground.layers["relu1_1"].value = playground.layers["relu5_1"].value = False
     playground.content_layer.value = "relu3_2"
     settings = playground.settings()
     assert settings["style_weight"] == pytest.approx(1e-3) and settings["tv_weight"] == pytest.approx(10.0)
     assert settings["style_layers"] == ["relu2_1", "relu3_1", "relu4_1"]
     assert settings["content_layers"] == ["relu3_2"] and settings["optimizer"] == "adam"
-    assert settings["keep_colours"] and (settings["size"], settings["steps"]) == (32, 4)
+    assert (settings["size"], settings["steps"]) == (32, 4)
 
     playground.layers["relu5_1"].value = True
     playground.content.menu.value = ("content", "golden_gate_fog")  # 32×15 px: four poolings leave nothing
@@ -155,6 +159,16 @@ def test_settings_follow_the_controls(playground):
         box.value = False
     assert playground.run() is False and not playground.running
     assert "tick at least one style layer" in playground.status.value
+
+
+def test_settings_are_all_keywords_that_stylize_accepts(playground):
+    """So `sl.stylize(content, style, **playground.settings())` repeats a run, as notebook 07's exercise does."""
+    parameters = inspect.signature(sl.stylize).parameters.items()
+    named = {name for name, p in parameters if p.kind != p.VAR_KEYWORD} - {"content", "style"}  # given apart
+    accepted = named | set(FIELDS) | {field.name for field in dataclasses.fields(Run)}
+    for colours in (False, True):  # the colour switch chooses luminance_transfer: it is no stylize keyword
+        playground.colours.value = colours
+        assert set(playground.settings()) <= accepted
 
 
 def test_run_reports_progress_preview_and_curves(playground):

@@ -1,6 +1,6 @@
 """Give every notebook cell its slide type (reveal.js via `make slides`, or RISE in JupyterLab).
 
-    python tests/slide_metadata.py notebooks/*.ipynb
+    python tools/slide_metadata.py notebooks/*.ipynb
 
 Sets cell.metadata["slideshow"] = {"slide_type": ...} on every cell by the rules below; running it
 again changes nothing. A cell whose metadata has "slideshow_locked": true keeps what it has (an

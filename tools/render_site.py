@@ -1,6 +1,6 @@
 """Execute the notebooks and build a browsable site of them with Jupyter Book 1.x (`make render`).
 
-    python tests/render_site.py [--notebooks 04_total_variation 07_playground] [--out render]
+    python tools/render_site.py [--notebooks 04_total_variation 07_playground] [--out render]
 
 Step 1 executes each notebook (all of notebooks/ by default, in file-name order) with nbclient in this
 Python's kernel, at the tier the environment gives (STYLELIB_MODE=quick|laptop|full; see

@@ -7,15 +7,15 @@ import pytest
 import torch
 
 import stylelib as sl
-from stylelib import fast, models
+from stylelib import fast
 from stylelib.__main__ import main
 from stylelib.weights import sha256
 
 
-def test_shipped_models_have_cards_that_match_their_files():
-    assert models.shipped() == ["great_wave", "starry_night"]
-    for name in models.shipped():
-        weights, card = models.MODELS_DIR / f"{name}.pt", models.card(name)
+def test_shipped_networks_have_cards_that_match_their_files():
+    assert fast.shipped() == ["great_wave", "starry_night"]
+    for name in fast.shipped():
+        weights, card = fast.MODELS_DIR / f"{name}.pt", fast.card(name)
         assert weights.stat().st_size <= 10e6  # the issue's size limit
         assert sha256(weights) == card["sha256"]
         assert card["command"].startswith(f"python -m stylelib train {name} ")
@@ -31,35 +31,36 @@ def test_shipped_network_moves_a_photo_towards_its_painting(model, name):
     Gram-matrix style term against the painting falls more than 3-fold from the photo to the network's output
     (3.5-6.4× measured), and the output keeps the photo's layout: its relu3_3 content term is far below
     that of the painting resized to the same shape."""
-    net = models.load(name)
+    net = fast.load(name)
     photo = sl.content("golden_gate_fog", 256)
     out = fast.apply(net, photo)
     assert out.shape == photo.shape and 0 <= out.min() and out.max() <= 1
     painting = sl.style(name, 256)
     same_shape = torch.nn.functional.interpolate(painting, size=photo.shape[-2:], mode="bilinear")
     johnson = sl.preset("johnson2016").objective
-    loss = sl.Objective(content_layers=johnson.content_layers, style_layers=johnson.style_layers).loss(model, photo, [painting])
+    objective = sl.Objective(content_layers=johnson.content_layers, style_layers=johnson.style_layers)
+    loss = objective.loss(model, photo, [painting])
     photo_terms, out_terms, painting_terms = (loss(x) for x in (photo, out, same_shape))
     assert out_terms["style"] < photo_terms["style"] / 3
     assert out_terms["content"] < painting_terms["content"] / 1.5  # 1.9× measured for starry_night
 
 
-def test_a_changed_model_file_is_refused(tmp_path):
+def test_a_changed_network_file_is_refused(tmp_path):
     for suffix in (".pt", ".json"):
-        shutil.copy(models.MODELS_DIR / f"starry_night{suffix}", tmp_path / f"copy{suffix}")
+        shutil.copy(fast.MODELS_DIR / f"starry_night{suffix}", tmp_path / f"copy{suffix}")
     data = bytearray((tmp_path / "copy.pt").read_bytes())
     data[-100] ^= 0xFF
     (tmp_path / "copy.pt").write_bytes(bytes(data))
     with pytest.raises(sl.WeightsError, match="does not match the sha256 in its card"):
-        models.load(tmp_path / "copy.pt")
+        fast.load(tmp_path / "copy.pt")
 
 
-def test_fast_command_stylizes_and_lists_the_models_on_a_bad_name(tmp_path, capsys):
+def test_fast_command_stylizes_and_lists_the_networks_on_a_bad_name(tmp_path, capsys):
     out = tmp_path / "cat.png"
     assert main(["fast", "cat", "--model", "starry_night", "-o", str(out), "--size", "96"]) == 0
     image = sl.load_image(out)
     assert max(image.shape[-2:]) == 96
-    expected = fast.apply(models.load("starry_night"), "cat", 96)
+    expected = fast.apply(fast.load("starry_night"), "cat", 96)
     assert (image - expected).abs().max() <= 1 / 255 + 1e-6  # the network's output, up to 8-bit rounding
     before = out.read_bytes()
     assert main(["fast", "cat", "--model", "starry_night", "-o", str(out)]) == 1  # exists: not overwritten
@@ -67,7 +68,7 @@ def test_fast_command_stylizes_and_lists_the_models_on_a_bad_name(tmp_path, caps
     assert main(["fast", "cat", "--model", "starry", "-o", str(tmp_path / "x.png")]) == 1
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 2 and "already exists" in error[0]
-    assert "no shipped model named 'starry'" in error[1] and "great_wave, starry_night" in error[1]
+    assert "no shipped network named 'starry'" in error[1] and "great_wave, starry_night" in error[1]
 
 
 def _train(out, steps):
@@ -86,7 +87,7 @@ def test_train_command_resumes_to_the_same_network_as_an_unbroken_run(tmp_path, 
     a, b = (fast.load_transformer(tmp_path / f"{n}.pt") for n in ("broken", "whole"))
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(p, q, atol=1e-3), name
-    assert models.load(tmp_path / "whole.pt").config() == {"norm": "instance", "width": 32, "blocks": 5}
+    assert fast.load(tmp_path / "whole.pt").config() == {"norm": "instance", "width": 32, "blocks": 5}
 
 
 @pytest.mark.parametrize("case", ["suffix", "exists"])

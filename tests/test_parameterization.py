@@ -1,15 +1,19 @@
-"""The fast schedule (issue 14): the pyramid basis, the sized first step, the capped steps, the style ramp, and what they buy.
+"""The pyramid schedule (issue 14): the pyramid parameterisation, the sized first step, the capped steps, the
+style ramp, and what they buy.
 
 Oracles: finite differences for the pyramid's gradient, the gradient itself for the first step's
 size, torch's own uncapped step for the cap, and the plain textbook loop for the claims that the
 default reaches a loss in fewer evaluations and does not throw the loss up at step 2."""
+import functools
+
 import pytest
 import torch
 
 import stylelib as sl
-from stylelib.basis import Pixels, Pyramid
 from stylelib.errors import SettingsError
-from stylelib.transfer import RAMP_START, capped_step, make_optimizer, ramp_weight
+from stylelib.objective import RAMP_START, ramp_weight
+from stylelib.parameterization import Pixels, Pyramid
+from stylelib.transfer import make_optimizer
 
 
 def test_multiscale_starts_at_the_image_and_covers_odd_sizes():
@@ -39,18 +43,18 @@ def test_multiscale_gradient_matches_finite_differences():
             assert level.grad[index] == pytest.approx((up - down) / 2e-6, rel=1e-5, abs=1e-8)
 
 
-@pytest.mark.parametrize("basis", ["pixels", "pyramid"])
-def test_both_bases_reach_the_same_minimum(basis):
+@pytest.mark.parametrize("kind", [Pixels, Pyramid])
+def test_both_parameterizations_reach_the_same_minimum(kind):
     """Same image, different coordinates: on a convex fit both find the target."""
     torch.manual_seed(1)
     target = torch.rand(1, 3, 24, 40)
     result = sl.optimize(torch.full_like(target, 0.5), lambda x: {"fit": (x - target).pow(2).mean()}, steps=40,
-                         basis=basis, first_step=0.05, progress=False)
+                         parameterization=functools.partial(kind, first_step=0.05, max_change=None), progress=False)
     assert (result.image - target).abs().max() < 1e-3
 
 
-@pytest.mark.parametrize("basis", [Pixels, Pyramid])
-def test_first_step_moves_no_pixel_more_than_asked(basis):
+@pytest.mark.parametrize("kind", [Pixels, Pyramid])
+def test_first_step_moves_no_pixel_more_than_asked(kind):
     torch.manual_seed(2)
     start, target = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
     seen = []
@@ -59,7 +63,7 @@ def test_first_step_moves_no_pixel_more_than_asked(basis):
         seen.append(x.detach().clone())
         return {"fit": (x - target).pow(4).sum()}
 
-    sl.optimize(start, loss_fn, steps=2, basis=basis.__name__.lower(), first_step=0.05, progress=False)
+    sl.optimize(start, loss_fn, steps=2, parameterization=functools.partial(kind, first_step=0.05), progress=False)
     assert (seen[1] - seen[0]).abs().max() == pytest.approx(0.05, rel=1e-4)
 
     seen.clear()  # torch's own rule without it: a step of g / ‖g‖₁ (the gradient here is 4 (x - t)³)
@@ -68,11 +72,11 @@ def test_first_step_moves_no_pixel_more_than_asked(basis):
     assert torch.allclose(seen[1] - seen[0], -g / g.abs().sum(), atol=1e-6)  # float32 pixels near 0.5
 
 
-def quartic_problem(basis, seed=3):
-    """A basis, an L-BFGS on it and a closure for a stiff fit whose second L-BFGS step is large."""
+def quartic_problem(kind, max_change=None, seed=3):
+    """A parameterization, an L-BFGS on it and a closure for a stiff fit whose second L-BFGS step is large."""
     torch.manual_seed(seed)
     start, target = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
-    x = basis(start)
+    x = kind(start, first_step=None, max_change=max_change)
     opt = make_optimizer("lbfgs", x.params, 1.0)
 
     def closure():
@@ -83,17 +87,17 @@ def quartic_problem(basis, seed=3):
     return x, opt, closure
 
 
-@pytest.mark.parametrize("basis", [Pixels, Pyramid])
-def test_capped_step_keeps_its_direction_and_records_the_step_taken(basis):
+@pytest.mark.parametrize("kind", [Pixels, Pyramid])
+def test_capped_step_keeps_its_direction_and_records_the_step_taken(kind):
     """Shortened to the cap along the same direction, and L-BFGS's record of the step (d·t, from which
     it makes the next curvature pair) is the change actually made; under the cap it is torch's step."""
-    capped, free = quartic_problem(basis), quartic_problem(basis)
+    capped, free = quartic_problem(kind, max_change=1e-3), quartic_problem(kind)
     for x, opt, closure in (capped, free):
         opt.step(closure)  # the first step, torch's own
     x, opt, closure = capped
     before = x.image().detach().clone()
     params_before = torch.cat([p.detach().flatten() for p in x.params])
-    capped_step(opt, x, closure, 1e-3)
+    x.step(opt, closure)
     free[1].step(free[2])
     change, uncapped = x.image().detach() - before, free[0].image().detach() - before
     assert uncapped.abs().max() > 0.01  # the cap had something to do
@@ -103,9 +107,9 @@ def test_capped_step_keeps_its_direction_and_records_the_step_taken(basis):
     params_after = torch.cat([p.detach().flatten() for p in x.params])
     assert torch.allclose(params_after - params_before, state["d"] * state["t"], atol=1e-7)
 
-    x, opt, closure = quartic_problem(basis)  # a cap the step does not reach changes nothing
+    x, opt, closure = quartic_problem(kind, max_change=1e3)  # a cap the step does not reach changes nothing
     opt.step(closure)
-    capped_step(opt, x, closure, 1e3)
+    x.step(opt, closure)
     assert torch.equal(x.image(), free[0].image())
 
 
@@ -115,29 +119,32 @@ def test_ramp_weight_grows_geometrically_to_one():
     assert ramp_weight(60, 60) == ramp_weight(500, 60) == ramp_weight(0, 0) == 1.0
 
 
-def test_style_ramp_weights_the_gradient_but_not_the_history():
-    """With a ramp, the first step follows the gradient of content + RAMP_START · style (torch's first L-BFGS
-    step is -g / ‖g‖₁); the recorded terms and total are the full, unweighted objective."""
-    torch.manual_seed(5)
-    start, a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
-    seen = []
+def test_style_ramp_weights_the_gradient_but_not_the_history(model):
+    """With a ramp, the first evaluations' gradient is that of content + ramp_weight · style; the terms the
+    loss returns, which the history records, keep the full, unweighted values."""
+    content, style = sl.content("cat", 32), sl.style("starry_night", 32)
+    plain = sl.Objective().loss(model, content, [style])
+    ramped = sl.Objective(style_ramp=10).loss(model, content, [style])
+    x = torch.rand(content.shape, generator=torch.Generator().manual_seed(5))
 
-    def loss_fn(x):
-        seen.append(x.detach().clone())
-        return {"content": (x - a).pow(2).sum(), "style": (x - b).pow(2).sum()}
+    def gradient(terms, weights):
+        image = x.clone().requires_grad_(True)
+        terms = terms(image)
+        sum(weights.get(name, 1.0) * value for name, value in terms.items()).backward()
+        return terms, image.grad
 
-    result = sl.optimize(start, loss_fn, steps=2, style_ramp=10, progress=False)
-    g = 2 * (start - a) + RAMP_START * 2 * (start - b)
-    assert torch.allclose(seen[1] - seen[0], -g / g.abs().sum(), atol=1e-6)
-    first = loss_fn(start)
-    assert result.history["style"][0] == pytest.approx(float(first["style"]))
-    assert result.history["total"][0] == pytest.approx(float(first["content"] + first["style"]))
+    for evaluation in range(12):
+        terms, grad = gradient(ramped, {})
+        full, expected = gradient(plain, {"style": ramp_weight(evaluation, 10)})
+        assert {k: float(v) for k, v in terms.items()} == {k: float(v) for k, v in full.items()}
+        assert torch.allclose(grad, expected, rtol=1e-5, atol=1e-9)
+    assert ramp_weight(0, 10) == RAMP_START  # so the first of those gradients was the ramped one
 
 
 def test_default_schedule_does_not_throw_the_loss_up(model):
     """On the raw (not scale-free) objective of the bench and the presets, the textbook loop's second
     step throws the loss up: at 96 px on cat × starry_night it reached 18× its first loss (2800× at
-    128 px), and the fast schedule without its cap 17×. With the cap no loss of the first ten steps
+    128 px), and the pyramid schedule without its cap 17×. With the cap no loss of the first ten steps
     exceeds the first (measured 0.89×), and the loss after 30 steps is 29.8 instead of 45.6 (uncapped)."""
     objective = sl.Objective(scale_free=False, style_weight=1e-2)
 
@@ -145,9 +152,9 @@ def test_default_schedule_does_not_throw_the_loss_up(model):
         return sl.stylize("cat", "starry_night", objective, size=96, steps=10, model=model, schedule=schedule,
                           progress=False).history["total"]
 
-    plain, fast = first_losses("plain"), first_losses("fast")
+    plain, pyramid = first_losses("plain"), first_losses("pyramid")
     assert max(plain) > 10 * plain[0]  # the jump the cap is for
-    assert max(fast) == fast[0], f"the default's loss rose to {max(fast):.4g} from {fast[0]:.4g}"
+    assert max(pyramid) == pyramid[0], f"the default's loss rose to {max(pyramid):.4g} from {pyramid[0]:.4g}"
 
 
 def test_default_schedule_reaches_the_plain_loss_in_fewer_evaluations(model):
@@ -164,8 +171,9 @@ def test_default_schedule_reaches_the_plain_loss_in_fewer_evaluations(model):
             terms = loss(image)
         return float(terms["content"] + terms["style"])
 
-    plain, fast = score("plain", 60), score("fast", 54)
-    assert fast <= plain, f"the default schedule's loss after 54 evaluations is {fast:.4g}, the plain loop's after 60 {plain:.4g}"
+    plain, pyramid = score("plain", 60), score("pyramid", 54)
+    assert pyramid <= plain, (f"the default schedule's loss after 54 evaluations is {pyramid:.4g}, "
+                              f"the plain loop's after 60 {plain:.4g}")
 
 
 @pytest.mark.parametrize("ramp", [-1, 2.5, True])
@@ -175,5 +183,5 @@ def test_bad_style_ramp_is_refused(ramp):
 
 
 def test_unknown_schedule_is_named():
-    with pytest.raises(SettingsError, match="schedule.*fast.*plain"):
+    with pytest.raises(SettingsError, match="schedule.*pyramid.*plain"):
         sl.stylize("cat", "starry_night", size=32, steps=1, schedule="quick", progress=False)

@@ -1,4 +1,4 @@
-"""nbconvert settings for the reveal.js decks (`make slides`, tests/test_slides.py): `--config tests/slides_config.py`.
+"""nbconvert settings for the reveal.js decks (`make slides`, tests/test_slides.py): `--config tools/slides_config.py`.
 
 Every script a deck loads comes from lib/ beside it (a copy of .reveal/node_modules, which `make reveal`
 fills with npm), not from a CDN, so the decks work without internet.

@@ -1,8 +1,8 @@
-"""Trained feed-forward networks that ship with the series (data/models/), and how each was made.
+"""The trained networks that ship with the series (data/models/), and how each was made.
 
-A model is two files: NAME.pt, the transformer's weights (`fast.save_transformer`, stored in float16 to
-halve the file; they are loaded back as float32), and NAME.json, its card: the sha256 of NAME.pt, the exact
-command that trained it, the steps, the seconds, the device, the final losses and the loss curves.
+A shipped network is two files: NAME.pt, its weights (`save_transformer`, stored in float16 to halve the file;
+they are loaded back as float32), and NAME.json, its card: the sha256 of NAME.pt, the exact command that trained
+it, the steps, the seconds, the device, the final losses and the loss curves.
 `python -m stylelib train` writes both; loading checks the sha256 before torch reads the file.
 """
 import json
@@ -15,12 +15,13 @@ from pathlib import Path
 
 import torch
 
-from . import images, runtime
-from .errors import SettingsError, WeightsError
-from .fast import NORMS, TransformerNet, Training, load_transformer, save_transformer
-from .weights import sha256
+from .. import images, runtime
+from ..errors import SettingsError, WeightsError
+from ..weights import sha256
+from .network import NORMS, TransformerNet, load_transformer, save_transformer
+from .training import Training
 
-__all__ = ["MODELS_DIR", "shipped", "card", "load", "write", "norm_comparison"]
+__all__ = ["MODELS_DIR", "shipped", "card", "load", "norm_comparison", "write", "output_paths"]
 
 MODELS_DIR = images.DATA_DIR / "models"
 COMPARISON_DIR = MODELS_DIR / "norm_comparison"
@@ -28,7 +29,7 @@ CURVE_POINTS = 200  # a card keeps the loss curves as at most this many window m
 
 
 def shipped() -> list[str]:
-    """The names of the models in data/models/ (each a NAME.pt with its NAME.json card)."""
+    """The names of the networks in data/models/ (each a NAME.pt with its NAME.json card)."""
     return sorted(p.stem for p in MODELS_DIR.glob("*.json") if p.with_suffix(".pt").is_file())
 
 
@@ -40,7 +41,7 @@ def _paths(name_or_path) -> tuple[Path, Path]:
             raise WeightsError(f"no network file {path}")
         return path, path.with_suffix(".json")
     if str(name_or_path) not in shipped():
-        raise WeightsError(f"no shipped model named {str(name_or_path)!r}: the shipped models are "
+        raise WeightsError(f"no shipped network named {str(name_or_path)!r}: the shipped networks are "
                            f"{', '.join(shipped()) or 'none'} (or give the path of a .pt file)")
     return MODELS_DIR / f"{name_or_path}.pt", MODELS_DIR / f"{name_or_path}.json"
 
@@ -52,12 +53,12 @@ def _read_card(card_path: Path) -> dict:
 
 
 def card(name_or_path) -> dict:
-    """How a model was made: command, steps, seconds, device, final losses, curves (its NAME.json)."""
+    """How a network was made: command, steps, seconds, device, final losses, curves (its NAME.json)."""
     return _read_card(_paths(name_or_path)[1])
 
 
 def load(name_or_path, device=None) -> TransformerNet:
-    """A shipped model by name ("starry_night") or a trained .pt file, after checking its sha256 against its
+    """A shipped network by name ("starry_night") or a trained .pt file, after checking its sha256 against its
     card; torch reads it with weights_only=True, so the file cannot run code."""
     weights, card_path = _paths(name_or_path)
     if sha256(weights) != _read_card(card_path)["sha256"]:

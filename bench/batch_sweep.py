@@ -9,14 +9,18 @@ L-BFGS would not: even with `max_iter=1` and no line search, its step direction 
 products over the whole parameter tensor (the two-loop recursion's ρ, α, β, the curvature scale
 s·y / y·y, and the first step's 1/‖g‖₁), so in a batch every image's step would depend on all the
 others. The sweep therefore uses Adam; tests/test_sweep.py checks both statements.
+
+It lives in bench/, not in stylelib: only the benchmark (bench/sweep.py) and its test use it.
 """
 import torch
 
-from . import runtime, precision
-from .errors import SettingsError
-from .objective import Objective
-from .validation import number, validate
-from .transfer import DEFAULT_LR, Result, image_for, network, optimize
+from stylelib import precision, runtime
+from stylelib.errors import SettingsError
+from stylelib.features import vgg_for
+from stylelib.images import image_for
+from stylelib.objective import Objective
+from stylelib.transfer import Result, optimize
+from stylelib.validation import number, validate
 
 TERMS = ("content", "style", "range", "total")
 
@@ -28,7 +32,8 @@ def stylize_sweep(content, style, style_weights, objective: Objective | None = N
 
     Returns a `Result` per weight, in order, each with its own best image and loss history (the
     times in `seconds` are those of the whole batch). `objective` and `changes` (Objective fields)
-    are as in `stylize`; its style_weight is replaced by each entry of `style_weights`.
+    are as in `stylize`; its style_weight is replaced by each entry of `style_weights`. `lr`: Adam's,
+    stylelib.transfer.DEFAULT_LR["adam"] if None.
     """
     if not isinstance(style_weights, (list, tuple)) or not style_weights:
         raise SettingsError(f"style_weights must be a non-empty list of numbers, got {style_weights!r}")
@@ -36,7 +41,7 @@ def stylize_sweep(content, style, style_weights, objective: Objective | None = N
     objective = (objective or Objective()).replace(**changes, style_weight=1.0)
     size, steps = runtime.default("size", size), runtime.default("steps", steps)
     validate(size=size, steps=steps, lr=lr)
-    model, dev = network(model, device)
+    model, dev = vgg_for(model, device)
     min_side = model.min_side(model.check_layers([*objective.content_layers, *objective.style_layers]))
     content_image = image_for(content, size, "content", min_side).to(dev)
     style_image = image_for(style, round(size * objective.style_scale), "style", min_side).to(dev)
@@ -60,8 +65,7 @@ def stylize_sweep(content, style, style_weights, objective: Objective | None = N
         return {name: value.sum() for name, value in terms.items()}
 
     start = content_image.expand(n, -1, -1, -1).clone()
-    batch = optimize(start, loss_fn, steps, "adam", DEFAULT_LR["adam"] if lr is None else lr,
-                     progress=progress, desc=f"sweep of {n}")
+    batch = optimize(start, loss_fn, steps, "adam", lr, progress=progress)
     history = torch.stack(record[: batch.steps]).cpu() if batch.steps else torch.empty(0, len(TERMS), n)
     return [Result(image=best_image[i:i + 1].clone(),
                    history={term: history[:, t, i].tolist() for t, term in enumerate(TERMS)},

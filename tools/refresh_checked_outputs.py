@@ -1,6 +1,6 @@
 """Execute notebooks in quick mode and store only the outputs nbval checks.
 
-    python tests/refresh_checked_outputs.py notebooks/02_gram_matrices.ipynb [...]
+    python tools/refresh_checked_outputs.py notebooks/02_gram_matrices.ipynb [...]
 
 Run it after editing a notebook: every cell loses its outputs and execution count, except cells
 marked `# NBVAL_CHECK_OUTPUT`, which keep the text output of this run and its execution count
