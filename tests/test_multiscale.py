@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import stylelib as sl
-from stylelib import images, pyramid
+from stylelib import images, multiscale
 
 
 def test_multiscale_sizes():
