@@ -3,13 +3,14 @@ r"""Named recipes: the settings of the style-transfer set-ups that circulate mos
 A preset is an `Objective` (what to match) and a `Run` (how to optimise) holding its source's layers
 and weights, rewritten in this library's per-term normalisation (see `stylelib.losses`) but *not*
 scale-free (`scale_free=False`): $G = F F^\top / M$, per-layer style loss
-$E_l = \frac{1}{N^2}\sum_{ij}(G_{ij}-A_{ij})^2$, content loss $\frac{1}{NM}\sum(F-P)^2$, objective
-$\alpha\sum\mathcal{L}_\text{content} + \beta \sum_l w_l E_l + \lambda_\text{TV}\mathrm{TV}$.
+$\ell_l = \frac{1}{N^2}\sum_{ij}(G_{ij}-A_{ij})^2$, content loss $\frac{1}{NM}\sum(F-P)^2$, objective
+$\alpha\sum\mathcal{L}_\text{content} + \beta \sum_l w_l \ell_l + \lambda_\text{TV}\mathrm{TV}$.
 How each source's numbers were converted is written next to it. Layer names are the papers'
 (`conv2_2` is pre-ReLU, `relu2_2` post-ReLU; a Keras `block5_conv2` includes its ReLU, so it is `relu5_2`).
 
 What a preset reproduces: the layers, the layer weights, α, β and λ_TV (exactly, on a network of the
-source's input convention), the optimizer with its settings, the step count and size. What it does not:
+source's input convention), the optimizer with its settings and its loop (the plain schedule: the pixels,
+torch's own steps, fp32), the step count and size. What it does not:
 the source's network weights (the offline backbone is a VGG16, the sources used VGG19 except
 Johnson et al.), Gatys' normalised VGG19 (rescaled so each filter's mean activation is 1;
 `normalized` does it to a given model), Gatys' average pooling (pass `vgg(pooling="avg")`),
@@ -109,7 +110,7 @@ GATYS_2016 = Preset(
     objective=Objective(content_layers=("relu4_2",), style_layers=GATYS_STYLE, scale_free=False,
                         layer_weights={name: 1 / 5 for name in GATYS_STYLE},
                         style_weight=1e3),  # β/α = 10³ (α/β = 10⁻³ in most figures)
-    run=Run(optimizer="lbfgs"), steps=500, size=512, pooling="avg",
+    run=Run(optimizer="lbfgs", schedule="plain"), steps=500, size=512, pooling="avg",
     conversion="paper: α·½Σ(F−P)² + β·Σ w_l E_l with E_l = Σ(G'−A')²/(4N²M²), G' = FFᵀ. Here E_l = ours/4 and "
                "½Σ(F−P)² = (N·M/2)·ours, so β_here = (β/α)/(2·N·M) with N·M of relu4_2: it depends on the image "
                "size. The paper used average pooling (pass a model built with pooling='avg'), a VGG19 whose "
@@ -128,7 +129,7 @@ PYTORCH_TUTORIAL = Preset(
     # conv1_1, conv1_2, conv2_1, conv2_2, conv3_1: shallow, pre-ReLU layers
     objective=Objective(content_layers=("conv2_2",), style_layers=TUTORIAL_STYLE, scale_free=False,
                         layer_weights={name: 1 / _n(name) ** 2 for name in TUTORIAL_STYLE}, style_weight=1e6),
-    run=Run(optimizer="lbfgs", lr=1.0), steps=300, size=512,
+    run=Run(optimizer="lbfgs", lr=1.0, schedule="plain"), steps=300, size=512,
     conversion="tutorial: Gram divided by N·M (= ours/N), F.mse_loss (mean over N² entries), summed over "
                "layers, style_weight 1e6, content mse with weight 1; so w_l = 1/N_l² and β = 1e6. It clamps "
                "pixels inside the closure; here a smooth range penalty keeps them in [0, 1].",
@@ -145,7 +146,7 @@ TENSORFLOW_TUTORIAL = Preset(
     objective=Objective(content_layers=("relu5_2",), style_layers=TF_STYLE, scale_free=False,  # Keras convs include their ReLU
                         layer_weights={name: 1 / 5 for name in TF_STYLE},
                         content_weight=1e4, style_weight=1e-2, tv_weight=30, tv="anisotropic"),
-    run=Run(optimizer="adam", lr=0.02, optimizer_options=MappingProxyType({"betas": (0.99, 0.999), "eps": 0.1})),
+    run=Run(optimizer="adam", lr=0.02, schedule="plain", optimizer_options=MappingProxyType({"betas": (0.99, 0.999), "eps": 0.1})),
     steps=1000, size=512,
     conversion="tutorial: Gram / M (= ours), mean squared error per layer averaged over the 5 layers, "
                "style_weight 1e-2, content mean squared error × 1e4, tf.image.total_variation (a sum over "
@@ -164,7 +165,7 @@ JOHNSON_2016 = Preset(
     # the paper puts content at relu2_2; relu3_3 is the default of its later reference code
     objective=Objective(content_layers=("relu3_3",), style_layers=JOHNSON_STYLE, scale_free=False,
                         layer_weights={name: 1 / _n(name) ** 2 for name in JOHNSON_STYLE}, style_weight=5.0),
-    run=Run(optimizer="lbfgs", lr=1.0), steps=500, size=512,
+    run=Run(optimizer="lbfgs", lr=1.0, schedule="plain"), steps=500, size=512,
     conversion="reference code (fast-neural-style): Gram divided by C·H·W (= ours/N) compared by mean "
                "squared error, summed over layers with style weight 5 and content weight 1 (mean squared "
                "error, = ours); so w_l = 1/N_l² and β = 5. Content at relu3_3 as in that code (the paper: "
