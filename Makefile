@@ -3,16 +3,19 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
 
 .PHONY: lab test weights render bench clean slides reveal assignments mathjax browser
 
-$(STAMP): pyproject.toml
+# The venv with stylelib and one of its extras (pyproject.toml): lab (JupyterLab, what the notebooks need),
+# teach (lab and nbgrader, RISE, Jupyter Book: slides, site, assignments), dev (teach and the test tools).
+# Each target asks for the smallest extra it needs; .venv/.installed-EXTRA records that it is in.
+.PRECIOUS: $(VENV)/.installed-%
+$(VENV)/.installed-%: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[$*]'
+	touch $@
 
-weights: $(STAMP)
+weights: $(VENV)/.installed-lab
 	$(PY) -m stylelib weights
 
 # Jupyter refuses to start as root (containers, cloud machines) unless given --allow-root.
@@ -24,7 +27,7 @@ lab: weights
 # mathjax (below) serves tests/test_render.py, reveal tests/test_slides.py, browser every test that opens Chromium.
 # OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, so torch stays fast when
 # the kernel, the test process and the browser share two cores (spinning measured up to 40x slower).
-test: weights mathjax reveal browser
+test: $(VENV)/.installed-dev weights mathjax reveal browser
 	OMP_WAIT_POLICY=PASSIVE STYLELIB_MODE=quick MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 clean:
@@ -34,7 +37,7 @@ clean:
 # on CUDA, laptop elsewhere) and builds a Jupyter Book site of them in render/ (git-ignored): open
 # render/index.html. Seconds per notebook in render/timings.json; a notebook that fails stops the target with
 # its error. tools/render_site.py does the work (--notebooks NAME... renders some, --out DIR elsewhere).
-render: weights mathjax
+render: $(VENV)/.installed-teach weights mathjax
 	$(PY) tools/render_site.py
 
 # npm (a package registry, like PyPI) installs the JavaScript that pages would otherwise load from CDNs, which a
@@ -65,7 +68,7 @@ reveal: .reveal/.installed-stamp
 # Executes every notebook (full mode unless STYLELIB_MODE says otherwise, e.g. `STYLELIB_MODE=quick make slides` on a
 # laptop) and writes one reveal.js deck per notebook to slides/ (git-ignored), with slides/lib/ beside them:
 # open slides/NAME.slides.html in a browser; the folder works offline and can be copied as a whole.
-slides: weights reveal
+slides: $(VENV)/.installed-teach weights reveal
 	mkdir -p slides
 	rm -rf slides/lib && cp -r .reveal/node_modules slides/lib && rm -rf slides/lib/mathjax/unpacked
 	for nb in notebooks/*.ipynb; do \
@@ -93,7 +96,7 @@ bench: weights
 # runs this target with its own RELEASE and COURSE folders.
 RELEASE ?= release
 COURSE ?= build/course
-assignments: $(STAMP)
+assignments: $(VENV)/.installed-teach
 	rm -rf $(COURSE) && mkdir -p $(COURSE)/source/stylelib
 	cp notebooks/*.ipynb $(COURSE)/source/stylelib/
 	printf 'c = get_config()\nc.CourseDirectory.root = "%s"\n' "$(abspath $(COURSE))" > $(COURSE)/nbgrader_config.py

@@ -9,10 +9,10 @@ then parameterization, what the default pyramid schedule changes in that loop.
 
 The controls of notebook 05 are color, multiscale and presets; fast is Johnson et al.'s feed-forward network,
 its training and the shipped networks (notebook 06); widgets the playground (07); measure the helpers that
-look inside the network and measure pictures. The rest is plumbing: images (files in and out), weights (where
-VGG weights come from), layers (their names), precision (bf16 and memory layout), validation (each setting
-checked once), runtime (device and tier), plots, errors. The notebooks use this package's `__all__` and the
-public modules' own `__all__`.
+look inside the network and measure pictures. The rest is plumbing: images (files in and out), resources (where
+the shipped images, networks and notebooks are), weights (where VGG weights come from), layers (their names),
+precision (bf16 and memory layout), validation (each setting checked once), runtime (device and tier), plots,
+errors. The notebooks use this package's `__all__` and the public modules' own `__all__`.
 """
 from .errors import ImageError, SettingsError, StylelibError, WeightsError
 from .features import VGGFeatures, describe, vgg

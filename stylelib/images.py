@@ -13,12 +13,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import resources
 from .errors import ImageError
 
 __all__ = ["catalog", "content", "style", "texture", "load_image", "as_image", "to_tensor", "to_pil",
            "resize_tensor", "save_image"]
 
-DATA_DIR = Path(os.environ.get("STYLELIB_DATA", Path(__file__).resolve().parent.parent / "data"))
+DATA_DIR = resources.data_dir()  # $STYLELIB_DATA, else the images shipped with the package
 KINDS = ("content", "style", "texture")
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp")
 MAX_PIXELS = 100_000_000  # refuse larger images before decoding them (decompression bombs)

@@ -42,7 +42,7 @@ def release(tmp_path_factory):
     """The folder of student notebooks, made by `make assignments` (the venv stamp taken as up to date:
     `make test` has just made it, and this interpreter is the one to use)."""
     out = tmp_path_factory.mktemp("assignments")
-    made = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed-stamp", "assignments",
+    made = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed-teach", "assignments",
                            f"PY={sys.executable}", f"RELEASE={out / 'release'}", f"COURSE={out / 'course'}"],
                           cwd=ROOT, capture_output=True, text=True)
     assert made.returncode == 0, f"make assignments failed:\n{made.stdout[-2000:]}\n{made.stderr[-3000:]}"

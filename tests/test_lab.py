@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def make_lab(*options: str) -> list[str]:
-    return ["make", "lab", f"VENV={VENV}", "-o", f"{VENV}/.installed-stamp", *options]
+    return ["make", "lab", f"VENV={VENV}", "-o", f"{VENV}/.installed-lab", *options]
 
 
 def lab_environment(folder: Path) -> dict:

@@ -27,7 +27,7 @@ def test_binder_build_fetches_the_weights_with_the_projects_own_command():
     assert post_build.stat().st_mode & stat.S_IXUSR, "repo2docker runs postBuild only when it is executable"
     commands = [line.strip() for line in post_build.read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert "python -m stylelib weights" in commands
-    assert "-e .[dev]" in (ROOT / "environment.yml").read_text()  # and test_environment checks it against pyproject
+    assert "-e .[teach]" in (ROOT / "environment.yml").read_text()  # and test_environment checks it against pyproject
 
 
 def _runner(cache: Path, fakes_) -> list[str]:

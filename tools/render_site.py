@@ -119,7 +119,7 @@ def build_site(pages: dict, timings: dict, book: Path, out: Path):
 
     jupyter_book = shutil.which("jupyter-book", path=Path(sys.executable).parent)
     if jupyter_book is None:
-        raise SystemExit("render: jupyter-book is not installed in this Python: pip install -e '.[dev]'")
+        raise SystemExit("render: jupyter-book is not installed in this Python: pip install -e '.[teach]'")
     built = subprocess.run([jupyter_book, "build", "--quiet", str(book)], check=False)
     if built.returncode:
         raise SystemExit(f"render: jupyter-book build failed ({built.returncode}); its log is above")
