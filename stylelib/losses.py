@@ -6,14 +6,18 @@ and $M = H W$ positions.
 Gram matrix, normalised by the number of positions so it does not grow with image size:
 $$G_{ij} = \frac{1}{M} \sum_k F_{ik} F_{jk}$$
 Each entry is the average co-activation of channels $i$ and $j$. With this normalisation the
-style loss of one layer, $\frac{1}{N^2}\sum_{ij}(G_{ij} - A_{ij})^2$, is 4 times Gatys' $E_l$.
+style loss of one layer is $\ell_l = \frac{1}{N^2}\sum_{ij}(G_{ij} - A_{ij})^2 = 4E_l$, where $E_l$ is
+Gatys et al.'s term with unnormalised Gram matrices,
+$E_l = \frac{1}{4N^2M^2}\sum_{ij}(\sum_k F_{ik}F_{jk} - \sum_k S_{ik}S_{jk})^2$.
+The notebooks write $\ell_l$ for this library's term and $E_l$ only for the paper's.
 
 Scale-free terms (`scale_free=True`, what `stylize` uses; a departure from the paper): the content
 term is divided by the mean square of its target $\overline{P^2}$, a style layer's by
 $\overline{A^2}$. Multiplying every feature by $s$ multiplies the paper's content term by $s^2$ and
 its style term by $s^4$; the scale-free terms do not change at all, so one default weight serves
-networks of any feature scale, and every style layer starts on the same footing (relu1_1's Gram
-entries are ~10⁴ times relu5_1's on the offline VGG16, so plain equal weights let shallow layers win).
+networks of any feature scale, and every style layer starts on the same footing (the raw terms of the
+shallow layers are orders of magnitude larger than the deep ones', so plain equal weights let shallow
+layers win; notebook 02 measures it).
 """
 import torch
 
@@ -84,7 +88,8 @@ def _reduce(losses: torch.Tensor, per_image: bool) -> torch.Tensor:
 def content_loss(features: torch.Tensor, target: torch.Tensor, scale_free: bool = False,
                  per_image: bool = False) -> torch.Tensor:
     r"""Mean squared difference of feature maps: $\frac{1}{NM}\sum (F - P)^2$, divided by
-    $\overline{P^2}$ when `scale_free`. Mean over the batch, or one value per image (`per_image`)."""
+    $\overline{P^2}$ when `scale_free`, which makes it $\lVert F - P\rVert^2 / \lVert P\rVert^2$, the inversion loss of
+    Mahendran & Vedaldi (2015). Mean over the batch, or one value per image (`per_image`)."""
     losses = per_image_mean((_wide(features) - target).pow(2))
     if scale_free:
         losses = losses / per_image_mean(target.pow(2)).clamp_min(1e-12)
@@ -93,8 +98,8 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, scale_free: bool 
 
 def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor, mask: torch.Tensor | None = None,
                      scale_free: bool = False, per_image: bool = False) -> torch.Tensor:
-    r"""$\frac{1}{N^2}\sum_{ij} (G_{ij} - A_{ij})^2$ for one layer, divided by $\overline{A^2}$ when
-    `scale_free`; `mask`: see `masked_gram_matrix`. Mean over the batch, or per image."""
+    r"""$\ell_l = \frac{1}{N^2}\sum_{ij} (G_{ij} - A_{ij})^2$ for one layer ($= 4E_l$, Gatys' term), divided
+    by $\overline{A^2}$ when `scale_free`; `mask`: see `masked_gram_matrix`. Mean over the batch, or per image."""
     gram = gram_matrix(features) if mask is None else masked_gram_matrix(features, mask)
     losses = per_image_mean((gram - target_gram).pow(2))
     if scale_free:
@@ -104,7 +109,12 @@ def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor, mask: to
 
 def style_loss(features: dict, target_grams: dict, layer_weights: dict | None = None,
                mask: torch.Tensor | None = None, scale_free: bool = False, per_image: bool = False) -> torch.Tensor:
-    r"""$\sum_l w_l E_l$ over the layers in `target_grams`; equal weights $w_l = 1/L$ by default."""
+    r"""$\sum_l w_l \ell_l$ over the layers in `target_grams`; equal weights $w_l = 1/L$ by default.
+
+    `features` are the image's feature maps, layer → (B, N, H, W), as `model(image, layers)` returns them:
+    this function takes their Gram matrices itself. `target_grams` are the targets' Gram matrices, layer →
+    (B or 1, N, N). `scale_free=False` (this function's default) gives the plain sum, $\ell_l = 4E_l$ per layer;
+    `scale_free=True` divides each $\ell_l$ by $\overline{A^2}$, as `Objective` does by default."""
     layer_weights = layer_weights or {name: 1 / len(target_grams) for name in target_grams}
     return sum(w * style_layer_loss(features[name], target_grams[name], mask, scale_free, per_image)
                for name, w in layer_weights.items())

@@ -19,8 +19,8 @@ import torch
 from . import runtime
 from .errors import SettingsError
 from .features import VGGFeatures
-from .layers import layer_names
-from .losses import TV, gram_matrix, style_layer_loss
+from .layers import channels, layer_names
+from .losses import TV, content_loss, gram_matrix, style_layer_loss
 from .objective import STYLE_LAYERS
 from .validation import choice, number
 from .transfer import Result, optimize
@@ -138,11 +138,11 @@ def gram_variants(features: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 class StyleLayerTracker:
-    r"""A `stylize` callback (use with `every=1`) that records each style layer's loss $E_l$,
-    unweighted, on the current image after every step: how fast each depth is matched.
+    r"""A `stylize` callback (use with `every=1`) that records each style layer's loss $\ell_l$ (= 4 $E_l$ of
+    the paper), unweighted, on the current image after every step: how fast each depth is matched.
 
-    `scale_free=True` records the terms `stylize` minimises by default ($E_l / \overline{A^2}$);
-    the default records the paper's raw $E_l$. Each record costs one extra forward pass, so time
+    `scale_free=True` records the terms `stylize` minimises by default ($\ell_l / \overline{A^2}$);
+    the default records the raw $\ell_l$. Each record costs one extra forward pass, so time
     runs without a tracker."""
 
     def __init__(self, model: VGGFeatures, style_image: torch.Tensor, layers=STYLE_LAYERS, scale_free: bool = False):
@@ -195,7 +195,7 @@ def add_noise(image: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
 def tv_denoise(noisy: torch.Tensor, weight: float, tv: str = "isotropic", steps: int | None = None,
                progress: bool = False) -> Result:
     r"""Rudin–Osher–Fatemi style denoising: minimise $\mathrm{mean}(x - y)^2 + \lambda\,\mathrm{TV}(x)$
-    from $x = y$ with the same loop that stylizes (terms "data" and "tv").
+    from $x = y$ with `optimize`'s textbook loop: L-BFGS on the pixels, its own steps (terms "data" and "tv").
 
     Both terms are multiplied by the number of pixel values: the minimiser is the same, but L-BFGS's
     first step, which is the raw gradient before any curvature is known, becomes a useful one instead
@@ -210,4 +210,136 @@ def tv_denoise(noisy: torch.Tensor, weight: float, tv: str = "isotropic", steps:
     def loss_fn(x):
         return {"data": scale * (x - target).pow(2).mean(), "tv": scale * weight * TV[tv](x)}
 
-    return optimize(target, loss_fn, steps, progress=progress, desc="denoising")
+    return optimize(target, loss_fn, steps, progress=progress)
+
+
+# --- references for the exercise checks of notebooks 04 and 05b ----------------------------------
+
+def neighbour_differences(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""$\Delta^x$ (right minus left) and $\Delta^y$ (below minus above) on the (H−1)×(W−1) grid where both
+    exist, in float64: notebook 04's definitions, written apart from `losses` so checks can compare with it."""
+    x = torch.as_tensor(image, dtype=torch.float64)
+    return x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]
+
+
+def box_mean(image: torch.Tensor, k: int = 3) -> torch.Tensor:
+    """Each pixel replaced by the mean of its k×k neighbourhood (k odd) *inside* the image: a blur whose
+    border is not darkened by the zeros around it, in float64. Window sums come from cumulative sums."""
+    if k < 1 or k % 2 == 0:
+        raise SettingsError(f"the box side k must be odd and positive, got {k!r}")
+    x = torch.as_tensor(image, dtype=torch.float64)
+    r, (h, w) = k // 2, x.shape[-2:]
+
+    def window_sums(values):
+        padded = torch.nn.functional.pad(values, (r + 1, r, r + 1, r))  # a zero row and column in front for the cumsum
+        c = padded.cumsum(-1).cumsum(-2)
+        return c[..., k:, k:] - c[..., :-k, k:] - c[..., k:, :-k] + c[..., :-k, :-k]
+
+    counts = window_sums(torch.ones(1, 1, h, w, dtype=torch.float64))  # how many neighbours lie inside
+    return window_sums(x) / counts
+
+
+def pytorch_tutorial_gram(features: torch.Tensor) -> torch.Tensor:
+    """The PyTorch tutorial's `gram_matrix`, as written there: F Fᵀ divided by the batch × N × M."""
+    a, b, c, d = features.size()
+    flat = features.view(a * b, c * d)
+    return torch.mm(flat, flat.t()).div(a * b * c * d)
+
+
+def tensorflow_tutorial_gram(features: torch.Tensor) -> torch.Tensor:
+    """The TensorFlow tutorial's `gram_matrix` (channels first here): Σ_k F_ik F_jk / M."""
+    return torch.einsum("bchw,bdhw->bcd", features, features) / (features.shape[2] * features.shape[3])
+
+
+def _mse(a, b):
+    return torch.nn.functional.mse_loss(a, b)
+
+
+# Each tutorial's content layer, style layers, and its own content and style term of one layer.
+TUTORIAL_LOSSES = {
+    "pytorch_tutorial": dict(
+        content_layer="conv2_2", style_layers=("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1"),
+        content=lambda x, p: 1 * _mse(x, p),
+        style=lambda x, s: 1e6 * _mse(pytorch_tutorial_gram(x), pytorch_tutorial_gram(s))),
+    "tensorflow_tutorial": dict(
+        content_layer="relu5_2", style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        content=lambda x, p: 1e4 * ((x - p) ** 2).mean() / 1,  # content_weight × mean over its 1 layer
+        style=lambda x, s: 1e-2 / 5 * ((tensorflow_tutorial_gram(x) - tensorflow_tutorial_gram(s)) ** 2).mean()),
+}
+
+
+def tutorial_terms(recipe: str, alpha: float, beta: float, layer_weights: dict, seed: int = 0) -> list:
+    r"""This library's plain loss terms with the given $\alpha$, $\beta$, $w_l$ next to the tutorial's own code,
+    on the same random features (12×12 positions, float64): [(term, ours, theirs)], the content term first,
+    then one per style layer. A correct conversion gives equal pairs."""
+    spec = TUTORIAL_LOSSES[choice("recipe", recipe, tuple(TUTORIAL_LOSSES))]
+    missing = sorted(set(spec["style_layers"]) - set(layer_weights))
+    if missing:
+        raise SettingsError(f"layer_weights has no weight for {', '.join(missing)}")
+    generator = torch.Generator().manual_seed(seed)
+
+    def features(n):
+        return torch.rand(1, n, 12, 12, dtype=torch.float64, generator=generator)
+
+    n = channels(spec["content_layer"])
+    x, p = features(n), features(n)
+    terms = [("content", float(alpha * content_loss(x, p)), float(spec["content"](x, p)))]
+    for layer in spec["style_layers"]:
+        x, s = features(channels(layer)), features(channels(layer))
+        ours = beta * layer_weights[layer] * style_layer_loss(x, gram_matrix(s))
+        terms.append((layer, float(ours), float(spec["style"](x, s))))
+    return terms
+
+
+__all__ += ["neighbour_differences", "box_mean", "pytorch_tutorial_gram", "tensorflow_tutorial_gram",
+            "TUTORIAL_LOSSES", "tutorial_terms"]
+
+
+# --- L-BFGS's steps, one by one (notebook 03b) -------------------------------------------------
+
+@dataclass
+class LBFGSTrace:
+    """Per step k of a textbook L-BFGS run: the loss at x_k, the mean |g| per pixel value there, the length
+    ‖s_k‖ of the step s_k = x_{k+1} − x_k and its curvature s_kᵀy_k (y_k = g_{k+1} − g_k). PyTorch keeps a
+    pair for its curvature model only if s_kᵀy_k > 1e-10 (`kept`)."""
+
+    losses: list
+    mean_abs_grads: list
+    lengths: list
+    curvatures: list
+
+    def kept(self, k: int) -> bool:
+        return self.curvatures[k] > 1e-10
+
+    def first_kept(self):
+        """The first step whose pair PyTorch keeps, or None."""
+        return next((k for k in range(len(self.curvatures)) if self.kept(k)), None)
+
+
+def lbfgs_trace(loss_fn, start: torch.Tensor, steps: int, lr: float = 1.0, history_size: int = 50) -> LBFGSTrace:
+    """The textbook loop on the pixels (torch.optim.LBFGS, one evaluation a step, no line search, as
+    `sl.optimize` with `Pixels`), recording what each step did. `loss_fn(x)` returns a scalar tensor."""
+    x = start.detach().clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=history_size, tolerance_grad=0, tolerance_change=0)
+    trace, last = LBFGSTrace([], [], [], []), []  # last: (x_k, g_k) of the previous evaluation
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(x)
+        loss.backward()
+        point, grad = x.detach().clone(), x.grad.detach().clone()
+        if last:
+            s, y = point - last[0][0], grad - last[0][1]
+            trace.lengths.append(float(s.norm()))
+            trace.curvatures.append(float((s * y).sum()))
+        last[:] = [(point, grad)]
+        trace.losses.append(float(loss.detach()))
+        trace.mean_abs_grads.append(float(grad.abs().mean()))
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+    return trace
+
+
+__all__ += ["LBFGSTrace", "lbfgs_trace"]

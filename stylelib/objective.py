@@ -1,7 +1,7 @@
 r"""The Gatys et al. objective, written once: an `Objective` says what to match, a `Loss` measures it.
 
 $$\mathcal{L}(x) = \alpha \sum_{l \in C} \mathcal{L}^l_\text{content}(x, p)
-  + \beta \sum_{s} b_s \sum_{l \in S} w_l\, E^l(x, a_s) + \lambda_\text{TV}\, \mathrm{TV}(x)$$
+  + \beta \sum_{s} b_s \sum_{l \in S} w_l\, \ell_l(x, a_s) + \lambda_\text{TV}\, \mathrm{TV}(x)$$
 
 `Objective` holds the symbols (layers $C$, $S$, weights $w_l$, $\alpha$, $\beta$, $\lambda_\text{TV}$,
 blend $b_s$, masks); `Objective.loss(model, content, styles)` measures the targets once and returns a

@@ -3,7 +3,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import LogNorm
+from matplotlib.colors import LogNorm, Normalize
 import torch
 
 from .images import to_pil
@@ -107,15 +107,23 @@ def show_overlays(image: torch.Tensor, maps: dict, title: str, columns: int | No
 
 
 def show_heatmaps(matrices: dict, title: str, xlabel: str = "channel j", ylabel: str = "channel i",
-                  width: float = 3.6, cmap: str = "viridis", log: bool = False, ticks=None):
+                  width: float = 3.6, cmap: str = "viridis", log: bool = False, ticks=None, shared: bool = False):
     """Matrices (e.g. Gram matrices) side by side, each with its own colour bar.
 
     `log=True` uses a logarithmic colour scale (spanning 10^4 below the maximum), so that a few
-    large entries do not hide the rest; `ticks` labels the rows and columns (e.g. channel numbers)."""
+    large entries do not hide the rest; `ticks` labels the rows and columns (e.g. channel numbers).
+    `shared=True` puts every panel on one colour scale (from the largest entry of all), so the same
+    colour means the same value in every panel and the panels can be compared entry by entry."""
+    arrays = {caption: m.detach().float().cpu().squeeze().numpy() for caption, m in matrices.items()}
+    top = max(float(a.max()) for a in arrays.values())
+    low = min(float(a.min()) for a in arrays.values())
     fig, axes = plt.subplots(1, len(matrices), figsize=(width * len(matrices), width), squeeze=False)
-    for ax, (caption, matrix) in zip(axes.flat, matrices.items()):
-        matrix = matrix.detach().float().cpu().squeeze().numpy()
-        norm = LogNorm(vmin=matrix.max() * 1e-4, vmax=matrix.max(), clip=True) if log else None
+    for ax, (caption, matrix) in zip(axes.flat, arrays.items()):
+        vmax = top if shared else float(matrix.max())
+        if log:
+            norm = LogNorm(vmin=vmax * 1e-4, vmax=vmax, clip=True)
+        else:
+            norm = Normalize(vmin=low, vmax=top) if shared else None
         shown = ax.imshow(matrix, cmap=cmap, norm=norm)
         if max(matrix.shape) <= 8:  # small enough to read: print every value in its cell
             for (i, j), value in np.ndenumerate(matrix):
@@ -153,3 +161,63 @@ def plot_series(series: dict, title: str, xlabel: str, ylabel: str, x=None, log:
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def pipeline_diagram(content=None, style=None, image=None,
+                     title: str = "Gatys et al.'s style transfer: one evaluation of the loss"):
+    """The algorithm as a diagram: three images into one fixed VGG, the features and Gram matrices compared
+    in the three loss terms, and the gradient of their sum flowing back to the pixels of x (the only thing
+    that changes). `content`, `style`, `image` ((1, 3, H, W) tensors) are drawn as thumbnails where given."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(11, 5.4))
+    ax.set_xlim(0, 11.4)
+    ax.set_ylim(-1.5, 6.0)
+    ax.set_axis_off()
+
+    def box(x0, y0, w, h, text, colour, size=9):
+        ax.add_patch(FancyBboxPatch((x0, y0), w, h, boxstyle="round,pad=0.05", facecolor=colour, edgecolor="0.3"))
+        ax.text(x0 + w / 2, y0 + h / 2, text, ha="center", va="center", fontsize=size)
+
+    def arrow(start, end, colour="0.25", style="-|>", **options):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=14, color=colour, lw=1.4, **options))
+
+    rows = {"p": 5.2, "a": 3.0, "x": 0.8}  # centre heights of the photo, painting and image rows
+    pictures = {"p": (content, "content image p\n(the photo)"), "a": (style, "style image a\n(the painting)"),
+                "x": (image, "image x\n(the pixels optimised)")}
+    for key, (picture, label) in pictures.items():
+        y = rows[key]
+        if picture is not None:
+            ax.imshow(to_pil(picture), extent=(0.2, 1.6, y - 0.65, y + 0.65), aspect="auto", zorder=2)
+            ax.text(0.9, y - 0.8, label, ha="center", va="top", fontsize=8)
+        else:
+            box(0.2, y - 0.6, 1.4, 1.2, label, "#f2f2f2", size=8)
+        arrow((1.75, y), (2.75, y))
+    box(2.8, 0.1, 1.2, 5.8, "VGG\n(weights\nfixed)", "#dbe8f6", size=11)
+    features = {"p": "P: relu4_2 features of p", "a": "A: Gram matrices of a\nat relu1_1 … relu5_1",
+                "x": "F: relu4_2 features of x\nG: Gram matrices of x\nat relu1_1 … relu5_1"}
+    for key, text in features.items():
+        box(4.6, rows[key] - 0.5, 2.3, 1.0, text, "#fff6d8", size=8)
+        arrow((4.05, rows[key]), (4.55, rows[key]))
+    terms = {4.1: ("α · L_content(F, P)", 2.65), 2.3: ("β · L_style(G, A)", 2.3),
+             -0.5: ("λ_TV · TV(x)\n(notebook 04; not in the paper)", 1.95)}  # height: (text, where it joins the sum)
+    for y, (text, joins) in terms.items():
+        box(7.5, y - 0.4, 2.0, 0.8, text, "#e4f4e0", size=8 if "\n" in text else 9)
+        arrow((9.55, y), (10.15, joins))
+    arrow((6.95, rows["p"]), (7.45, 4.2))
+    arrow((6.95, rows["x"] + 0.25), (7.45, 3.95))
+    arrow((6.95, rows["a"]), (7.45, 2.4))
+    arrow((6.95, rows["x"] + 0.05), (7.45, 2.2))
+    arrow((1.7, rows["x"] - 0.3), (7.45, -0.5), connectionstyle="angle,angleA=-90,angleB=180,rad=0")
+    box(10.2, 1.9, 1.0, 0.8, "L(x)\nsum", "#f9d9d6", size=10)
+    red = "#c0392b"  # the backward pass: from the loss down, along the bottom, back into x
+    ax.plot([10.7, 10.7, 0.02, 0.02], [1.85, -1.35, -1.35, rows["x"]], color=red, lw=1.4, linestyle="--")
+    arrow((0.02, rows["x"]), (0.18, rows["x"]), colour=red)
+    ax.text(4.2, -1.15, "gradient ∂L/∂x, back through the VGG: the optimiser changes only the pixels of x",
+            ha="center", va="center", fontsize=9, color=red)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["pipeline_diagram"]

@@ -89,7 +89,7 @@ class Preset:
                 f"  content {', '.join(o.content_layers)} (α = {o.content_weight:g}); style β = {o.style_weight:.4g}"
                 f"{' / (2·N·M)' if self.size_dependent == 'content_sum' else ''} × [{weights}]\n"
                 f"  TV {o.tv_weight:.4g}{' × 3(H-1)(W-1)' if self.size_dependent == 'tv_sum' else ''} ({o.tv}); "
-                f"{r.optimizer} lr {r.lr if r.lr is not None else 'default'}{options}; "
+                f"{r.optimizer} lr {r.lr if r.lr is not None else 'default'}{options}, {r.schedule} schedule; "
                 f"{self.steps} steps at {self.size} px; the source used {self.pooling} pooling\n"
                 f"  conversion: {self.conversion}")
 

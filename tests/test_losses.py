@@ -56,6 +56,25 @@ def test_style_loss_default_weights_are_equal():
     assert losses.style_loss(feats, targets).item() == pytest.approx(expected.item())
 
 
+
+def test_style_layer_loss_is_four_times_the_papers_E_l():
+    """ℓ_l = 4E_l, with E_l = Σ_ij (Σ_k F_ik F_jk − Σ_k S_ik S_jk)² / (4N²M²) of Gatys et al., written out in loops."""
+    f, s = torch.rand(1, 3, 4, 5, dtype=torch.float64), torch.rand(1, 3, 4, 5, dtype=torch.float64)
+    n, m = 3, 20
+    F, S = f[0].reshape(n, m), s[0].reshape(n, m)
+    E = sum((sum(F[i, k] * F[j, k] - S[i, k] * S[j, k] for k in range(m))) ** 2
+            for i in range(n) for j in range(n)) / (4 * n**2 * m**2)
+    ell = losses.style_layer_loss(f, losses.gram_matrix(s))
+    assert ell.item() == pytest.approx(4 * E.item(), rel=1e-12)
+
+
+def test_scale_free_content_term_is_the_relative_squared_error():
+    """Mahendran & Vedaldi's inversion loss ‖Φ(x) − Φ₀‖² / ‖Φ₀‖²."""
+    x, p = torch.rand(1, 4, 3, 5, dtype=torch.float64), torch.rand(1, 4, 3, 5, dtype=torch.float64)
+    expected = ((x - p).norm() ** 2 / p.norm() ** 2).item()
+    assert losses.content_loss(x, p, scale_free=True).item() == pytest.approx(expected, rel=1e-12)
+
+
 # A 1-channel 3x3 image you can read: one bright pixel in the middle of a dark square.
 SPOT = torch.tensor([[0.0, 0, 0], [0, 1, 0], [0, 0, 0]]).view(1, 1, 3, 3)
 

@@ -191,3 +191,91 @@ def test_new_figures_have_titles_and_axis_labels():
             if ax.get_visible() and ax.get_label() != "<colorbar>":
                 assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
         matplotlib.pyplot.close(fig)
+
+
+def test_neighbour_differences_match_a_loop():
+    image = torch.rand(1, 2, 5, 6)
+    dx, dy = measure.neighbour_differences(image)
+    assert dx.shape == dy.shape == (1, 2, 4, 5) and dx.dtype == torch.float64
+    for c in range(2):
+        for i in range(4):
+            for j in range(5):
+                assert float(dx[0, c, i, j]) == pytest.approx(float(image[0, c, i, j + 1] - image[0, c, i, j]))
+                assert float(dy[0, c, i, j]) == pytest.approx(float(image[0, c, i + 1, j] - image[0, c, i, j]))
+    assert float((dx.abs() + dy.abs()).mean()) == pytest.approx(float(sl.tv_anisotropic(image)), rel=1e-5)
+
+
+def test_box_mean_averages_the_neighbours_inside_the_image():
+    image = torch.rand(1, 3, 6, 7, dtype=torch.float64)
+    got = measure.box_mean(image, 3)
+    for i in range(6):
+        for j in range(7):
+            window = image[0, :, max(i - 1, 0):i + 2, max(j - 1, 0):j + 2]
+            assert torch.allclose(got[0, :, i, j], window.mean(dim=(1, 2)))
+    pooled = torch.nn.functional.avg_pool2d(image, 5, stride=1, padding=2, count_include_pad=False)
+    assert torch.allclose(measure.box_mean(image, 5), pooled)
+    assert torch.allclose(measure.box_mean(torch.full((1, 1, 4, 4), 0.7), 3), torch.full((1, 1, 4, 4), 0.7,
+                                                                                          dtype=torch.float64))
+    with pytest.raises(sl.SettingsError, match="odd"):
+        measure.box_mean(image, 2)
+
+
+def test_tutorial_grams_relate_to_ours_by_their_normalisation():
+    f = torch.rand(1, 6, 5, 4, dtype=torch.float64)
+    flat = f[0].reshape(6, -1)
+    assert torch.allclose(measure.pytorch_tutorial_gram(f), flat @ flat.T / (6 * 20))
+    assert torch.allclose(measure.tensorflow_tutorial_gram(f)[0], flat @ flat.T / 20)
+
+
+@pytest.mark.parametrize("name", ["pytorch_tutorial", "tensorflow_tutorial"])
+def test_tutorial_terms_agree_with_the_presets_conversion(name):
+    """The presets were converted by hand (presets.py): with their numbers every term equals the tutorial's."""
+    o = sl.preset(name).objective
+    terms = measure.tutorial_terms(name, o.content_weight, o.style_weight, o.weights())
+    assert [t for t, _, _ in terms] == ["content", *measure.TUTORIAL_LOSSES[name]["style_layers"]]
+    for term, ours, theirs in terms:
+        assert ours == pytest.approx(theirs, rel=1e-9), term
+    doubled = measure.tutorial_terms(name, o.content_weight, 2 * o.style_weight, o.weights())
+    assert all(ours == pytest.approx(2 * theirs) for term, ours, theirs in doubled if term != "content")
+    with pytest.raises(sl.SettingsError, match="no weight"):
+        measure.tutorial_terms(name, 1.0, 1.0, {})
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_shared_heatmaps_put_every_panel_on_one_colour_scale(log):
+    """With shared=True the same value gets the same colour in every panel: every image's scale runs up to the
+    largest entry of all the matrices (and, on the linear scale, down to the smallest)."""
+    small, large = torch.rand(5, 5) + 0.1, 10 * torch.rand(5, 5) + 0.1
+    fig = plots.show_heatmaps({"small": small, "large": large}, "grams", log=log, shared=True)
+    images = [ax.images[0] for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
+    top, low = float(torch.maximum(small.max(), large.max())), float(torch.minimum(small.min(), large.min()))
+    for image in images:
+        assert image.norm.vmax == pytest.approx(top)
+        assert image.norm.vmin == pytest.approx(top * 1e-4 if log else low)
+    assert images[0].cmap(images[0].norm(0.5)) == images[1].cmap(images[1].norm(0.5))
+    separate = plots.show_heatmaps({"small": small, "large": large}, "grams", log=log)
+    vmaxes = [ax.images[0].norm.vmax for ax in separate.axes if ax.images and ax.get_label() != "<colorbar>"]
+    assert vmaxes == pytest.approx([float(small.max()), float(large.max())])
+    matplotlib.pyplot.close(fig)
+    matplotlib.pyplot.close(separate)
+
+
+def test_lbfgs_trace_records_the_steps_of_a_quadratic():
+    """On f(x) = ½ Σ d_i x_i², y = D s exactly: the curvature of each step is sᵀDs, and torch's first
+    step is −min(1, 1/‖g‖₁)·g, so its length and the second loss follow from the start alone."""
+    d = torch.linspace(0.5, 4.0, 12, dtype=torch.float64).reshape(1, 3, 2, 2)
+    start = torch.linspace(-1.0, 2.0, 12, dtype=torch.float64).reshape(1, 3, 2, 2)
+    f = lambda x: 0.5 * (d * x * x).sum()  # noqa: E731
+    trace = measure.lbfgs_trace(f, start, steps=4)
+    g = d * start
+    first = -min(1.0, 1.0 / float(g.abs().sum())) * g
+    assert len(trace.losses) == len(trace.mean_abs_grads) == 4 and len(trace.lengths) == len(trace.curvatures) == 3
+    assert trace.losses[0] == pytest.approx(float(f(start)))
+    assert trace.mean_abs_grads[0] == pytest.approx(float(g.abs().mean()))
+    assert trace.lengths[0] == pytest.approx(float(first.norm()))
+    assert trace.curvatures[0] == pytest.approx(float((first * d * first).sum()))
+    assert trace.losses[1] == pytest.approx(float(f(start + first)))
+    assert trace.kept(0) and trace.first_kept() == 0
+    # a concave objective: every sᵀy < 0, so PyTorch keeps no pair
+    concave = measure.lbfgs_trace(lambda x: -(x * x).sum(), start, steps=3)
+    assert all(c < 0 for c in concave.curvatures) and concave.first_kept() is None

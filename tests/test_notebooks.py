@@ -131,6 +131,6 @@ def test_the_surface_check_catches_private_names():
     import stylelib as sl
 
     code = ("import stylelib as sl\nfrom stylelib import transfer, measure\nfrom stylelib.multiscale import _x\n"
-            "sl.stylize\nsl._secret\nsl.images.resize_tensor\nsl.images.open_rgb\nanatomy.psnr\nanatomy._y\n")
+            "sl.stylize\nsl._secret\nsl.images.resize_tensor\nsl.images.open_rgb\nmeasure.psnr\nmeasure._y\n")
     assert sorted(_private_uses(ast.parse(code), sl)) == ["measure._y", "sl._secret", "sl.images.open_rgb",
                                                          "stylelib.multiscale._x", "stylelib.transfer"]

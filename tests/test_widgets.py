@@ -149,6 +149,9 @@ def test_settings_follow_the_controls(playground):
     assert settings["style_layers"] == ["relu2_1", "relu3_1", "relu4_1"]
     assert settings["content_layers"] == ["relu3_2"] and settings["optimizer"] == "adam"
     assert (settings["size"], settings["steps"]) == (32, 4)
+    assert (settings["schedule"], settings["style_scale"]) == (Run().schedule, 1.0)  # stylize's defaults
+    playground.schedule.value, playground.style_scale.value = "plain", 1.5
+    assert (playground.settings()["schedule"], playground.settings()["style_scale"]) == ("plain", 1.5)
 
     playground.layers["relu5_1"].value = True
     playground.content.menu.value = ("content", "golden_gate_fog")  # 32×15 px: four poolings leave nothing
@@ -169,6 +172,18 @@ def test_settings_are_all_keywords_that_stylize_accepts(playground):
     for colours in (False, True):  # the colour switch chooses luminance_transfer: it is no stylize keyword
         playground.colours.value = colours
         assert set(playground.settings()) <= accepted
+
+
+def test_schedule_and_style_scale_reach_stylize(playground):
+    """The painting is sized as stylize sizes it (style_scale × size), and the schedule is passed on: the widget's run
+    repeats a direct stylize call loss for loss, which loads the painting from its file."""
+    playground.schedule.value, playground.style_scale.value, playground.steps.value = "plain", 1.5, 3
+    assert playground.run() and playground.wait(timeout=120) and "done" in playground.status.value
+    direct = sl.stylize("cat", "starry_night", model=playground.model, progress=False, **playground.settings())
+    np.testing.assert_allclose(playground.result.history["total"], direct.history["total"], rtol=1e-4)
+    unscaled = sl.stylize("cat", "starry_night", model=playground.model, progress=False,
+                      **(playground.settings() | {"style_scale": 1.0}))
+    assert abs(unscaled.history["total"][0] - direct.history["total"][0]) > 1e-3  # the painting's size changes the loss
 
 
 def test_run_reports_progress_preview_and_curves(playground):

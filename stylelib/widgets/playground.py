@@ -17,7 +17,7 @@ from ..color import luminance_transfer, rgb_to_yiq, yiq_to_rgb
 from ..errors import ImageError, SettingsError, StylelibError
 from ..features import VGGFeatures, vgg
 from ..objective import STYLE_LAYERS, Objective
-from ..transfer import stylize
+from ..transfer import SCHEDULES, Run, stylize
 from .parts import LABELS, BackgroundRun, ImagePicker, figure_png, image_png, log_slider, message, row_label, wide
 
 CONTENT_CHOICES = ("relu2_2", "relu3_2", "relu4_2", "relu5_2")
@@ -82,6 +82,9 @@ class StylePlayground:
                                 description="Size (long side, px)", style=LABELS, layout=wide())
         self.steps = W.IntSlider(value=runtime.default("playground_steps", steps), min=1, max=1000,
                                  description="Steps", style=LABELS, layout=wide())
+        # the painting's size relative to the photo's (Objective.style_scale): below 1 smaller strokes, above larger
+        self.style_scale = W.FloatSlider(value=Objective().style_scale, min=0.25, max=2.0, step=0.25,
+                                         description="Style scale", readout_format=".2f", style=LABELS, layout=wide())
         self.layers = {name: W.Checkbox(value=True, description=name, indent=False, layout=W.Layout(width="auto"))
                        for name in STYLE_LAYERS}
         self.content_layer = W.Dropdown(options=self.model.check_layers(CONTENT_CHOICES), value="relu4_2",
@@ -90,6 +93,9 @@ class StylePlayground:
                                          style={"button_width": "80px"},
                                          tooltips=["L-BFGS: few steps, the classic choice",
                                                    "Adam: first-order, lr 0.02"])
+        self.schedule = W.ToggleButtons(options=list(SCHEDULES), value=Run().schedule, style={"button_width": "80px"},
+                                        tooltips=["pyramid: the library's default (L-BFGS on a pyramid of corrections)",
+                                                  "plain: the textbook loop on the pixels (notebook 03)"])
         self.colours = W.Checkbox(value=False, description="Keep the content's colours (luminance-only transfer)",
                                   indent=False, layout=W.Layout(width="auto"))
 
@@ -126,8 +132,9 @@ class StylePlayground:
         """The knobs on the left, the run and its result on the right."""
         layer_boxes = W.GridBox(list(self.layers.values()), layout=W.Layout(grid_template_columns="repeat(3, 90px)"))
         controls = W.VBox([self.content.widget, self.style.widget, self.style_weight, self.tv_weight, self.size,
-                           self.steps, W.HBox([row_label("Style layers"), layer_boxes]), self.content_layer,
-                           W.HBox([row_label("Optimizer"), self.optimizer]),
+                           self.steps, self.style_scale, W.HBox([row_label("Style layers"), layer_boxes]),
+                           self.content_layer, W.HBox([row_label("Optimizer"), self.optimizer]),
+                           W.HBox([row_label("Schedule"), self.schedule]),
                            self.colours, W.HBox([self.run_button, self.stop_button])],
                           layout=W.Layout(width="520px", flex="0 0 520px"))
         results = W.VBox([self.progress, self.progress_text, self.preview, self.curves, self.status,
@@ -152,7 +159,8 @@ class StylePlayground:
             raise SettingsError("tick at least one style layer")
         return {"size": self.size.value, "steps": self.steps.value, "style_weight": self.style_weight.value,
                 "tv_weight": self.tv_weight.value, "style_layers": layers, "content_layers": [self.content_layer.value],
-                "optimizer": self.optimizer.value}
+                "optimizer": self.optimizer.value, "schedule": self.schedule.value,
+                "style_scale": self.style_scale.value}
 
     def run(self) -> bool:
         """Start a run of `settings()` in a background thread, through `luminance_transfer` when the colour switch
@@ -161,7 +169,8 @@ class StylePlayground:
             return False
         try:
             settings = self.settings()
-            content, style = self.content.image(settings["size"]), self.style.image(settings["size"])
+            content = self.content.image(settings["size"])
+            style = self.style.image(round(settings["size"] * settings["style_scale"]))  # as stylize sizes it
         except StylelibError as error:
             self.status.value = message(error, "error")
             return False
