@@ -1,4 +1,4 @@
-r"""Looking inside the network and measuring pictures: the helpers behind notebooks 01–04.
+r"""Looking inside the network and measuring pictures: the helpers behind notebooks 01–05b.
 
 - the VGG layer table (channels, spatial size, receptive field) for a given input size;
 - which channels fire most, and on which images;
@@ -6,7 +6,9 @@ r"""Looking inside the network and measuring pictures: the helpers behind notebo
 - Gram matrices with the three normalisations found in circulating code;
 - per-layer style losses recorded during a run;
 - the share of spectral energy at high frequencies, and TV denoising;
-- positional layer names (`conv_4`) translated to the papers' names (`conv2_2`).
+- positional layer names (`conv_4`) translated to the papers' names (`conv2_2`);
+- independent references for the exercise checks of notebooks 04 and 05b (the tutorials' own Gram matrices);
+- what each step of the textbook L-BFGS loop did (notebook 03b).
 
 Receptive field recurrence, per layer with kernel $k$ and stride $s$ (jump $j$ = input pixels
 between neighbouring positions): $r \leftarrow r + (k - 1)\,j$, then $j \leftarrow j\,s$.
@@ -23,11 +25,13 @@ from .layers import channels, layer_names
 from .losses import TV, content_loss, gram_matrix, style_layer_loss
 from .objective import STYLE_LAYERS
 from .validation import choice, number
-from .transfer import Result, optimize
+from .transfer import Result, make_optimizer, optimize
 
 __all__ = ["LayerInfo", "layer_table", "table_text", "positional_names", "top_channels", "channel_response",
            "shuffle_patches", "relative_change", "GRAM_NORMALISATIONS", "gram_variants", "StyleLayerTracker",
-           "high_frequency_energy", "psnr", "add_noise", "tv_denoise"]
+           "high_frequency_energy", "psnr", "add_noise", "tv_denoise", "neighbour_differences", "box_mean",
+           "pytorch_tutorial_gram", "tensorflow_tutorial_gram", "TUTORIAL_LOSSES", "tutorial_terms",
+           "LBFGSTrace", "lbfgs_trace"]
 
 
 @dataclass(frozen=True)
@@ -291,9 +295,6 @@ def tutorial_terms(recipe: str, alpha: float, beta: float, layer_weights: dict, 
     return terms
 
 
-__all__ += ["neighbour_differences", "box_mean", "pytorch_tutorial_gram", "tensorflow_tutorial_gram",
-            "TUTORIAL_LOSSES", "tutorial_terms"]
-
 
 # --- L-BFGS's steps, one by one (notebook 03b) -------------------------------------------------
 
@@ -316,11 +317,11 @@ class LBFGSTrace:
         return next((k for k in range(len(self.curvatures)) if self.kept(k)), None)
 
 
-def lbfgs_trace(loss_fn, start: torch.Tensor, steps: int, lr: float = 1.0, history_size: int = 50) -> LBFGSTrace:
-    """The textbook loop on the pixels (torch.optim.LBFGS, one evaluation a step, no line search, as
-    `sl.optimize` with `Pixels`), recording what each step did. `loss_fn(x)` returns a scalar tensor."""
+def lbfgs_trace(loss_fn, start: torch.Tensor, steps: int) -> LBFGSTrace:
+    """The textbook loop on the pixels (the L-BFGS of `sl.optimize` with `Pixels`: one evaluation a step,
+    no line search), recording what each step did. `loss_fn(x)` returns a scalar tensor."""
     x = start.detach().clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=history_size, tolerance_grad=0, tolerance_change=0)
+    opt = make_optimizer("lbfgs", [x])
     trace, last = LBFGSTrace([], [], [], []), []  # last: (x_k, g_k) of the previous evaluation
 
     def closure():
@@ -341,5 +342,3 @@ def lbfgs_trace(loss_fn, start: torch.Tensor, steps: int, lr: float = 1.0, histo
         opt.step(closure)
     return trace
 
-
-__all__ += ["LBFGSTrace", "lbfgs_trace"]
