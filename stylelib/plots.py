@@ -4,11 +4,13 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm, Normalize
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 import torch
 
 from .images import to_pil
 
-__all__ = ["show_images", "plot_history", "show_feature_maps", "show_overlays", "show_heatmaps", "plot_series"]
+__all__ = ["show_images", "plot_history", "show_feature_maps", "show_overlays", "show_heatmaps", "plot_series",
+           "pipeline_diagram"]
 
 
 def show_images(images: dict, title: str, columns: int | None = None, width: float = 3.2,
@@ -168,8 +170,6 @@ def pipeline_diagram(content=None, style=None, image=None,
     """The algorithm as a diagram: three images into one fixed VGG, the features and Gram matrices compared
     in the three loss terms, and the gradient of their sum flowing back to the pixels of x (the only thing
     that changes). `content`, `style`, `image` ((1, 3, H, W) tensors) are drawn as thumbnails where given."""
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     fig, ax = plt.subplots(figsize=(11, 5.4))
     ax.set_xlim(0, 11.4)
     ax.set_ylim(-1.5, 6.0)
@@ -219,5 +219,3 @@ def pipeline_diagram(content=None, style=None, image=None,
     fig.tight_layout()
     return fig
 
-
-__all__ += ["pipeline_diagram"]
