@@ -57,8 +57,8 @@ mathjax: .mathjax/.installed-stamp
 
 # nbconvert's decks load reveal.js, require.js, jQuery and MathJax from CDNs, so npm installs them into .reveal/
 # and tools/slides_config.py points the decks at a copy in slides/lib/. nbconvert 7's template wants reveal.js 4
-# (dist/, plugin/).
-REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@2.7.7
+# (dist/, plugin/); tools/slides_template/ loads MathJax 3 (2.7 draws each formula twice in today's browsers).
+REVEAL_PACKAGES := reveal.js@4.0.2 requirejs@2.3.8 jquery@2.2.4 mathjax@3.2.2
 .reveal/.installed-stamp: Makefile
 	@$(NEED_NPM)
 	npm install --prefix .reveal --no-save --no-package-lock --no-audit --no-fund $(REVEAL_PACKAGES)
@@ -70,7 +70,7 @@ reveal: .reveal/.installed-stamp
 # open slides/NAME.slides.html in a browser; the folder works offline and can be copied as a whole.
 slides: $(VENV)/.installed-teach weights reveal
 	mkdir -p slides
-	rm -rf slides/lib && cp -r .reveal/node_modules slides/lib && rm -rf slides/lib/mathjax/unpacked
+	rm -rf slides/lib && cp -r .reveal/node_modules slides/lib
 	for nb in notebooks/*.ipynb; do \
 		env -u MPLBACKEND $(VENV)/bin/jupyter nbconvert --to slides --execute --config tools/slides_config.py \
 			--ExecutePreprocessor.timeout=-1 --output-dir slides "$$nb" || exit 1; \

@@ -14,7 +14,7 @@ from . import fast, images, resources, runtime, weights
 from .errors import StylelibError
 from .layers import layer_names
 from .objective import Objective
-from .presets import JOHNSON_2016
+from .statistics import STATISTICS
 from .transfer import INITS, OPTIMIZERS, SCHEDULES, Run, stylize
 
 DEFAULT_PAIR = ("golden_gate_fog", "starry_night")
@@ -76,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
     field_option(s, Objective, "content_weight", type=_weight)
     field_option(s, Objective, "style_weight", type=_weight)
     field_option(s, Objective, "tv_weight", type=_weight)
+    field_option(s, Objective, "style_statistic", choices=tuple(STATISTICS))
     field_option(s, Run, "optimizer", choices=OPTIMIZERS)
     field_option(s, Run, "schedule", choices=SCHEDULES)
     field_option(s, Run, "init", choices=INITS)
@@ -105,13 +106,17 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_positive_int,
                    help=f"crops per step (default by tier: {_by_tier('train_batch')})")
     t.add_argument("--size", type=_positive_int, help=f"crop side in px (default by tier: {_by_tier('train_size')})")
+    t.add_argument("--style-size", type=_positive_int, default=TRAIN["style_size"].default,
+                   help="the painting's long side in px while training: the scale its strokes are learnt at; give "
+                        "the size of the pictures the network will paint (default %(default)s)")
+    t.add_argument("--validate", nargs="*", default=list(fast.VALIDATION_PHOTOS), metavar="PHOTO",
+                   help="photos kept out of training; every --checkpoint-every steps the network's pictures of them "
+                        "go to OUT_progress/ and their scores to the card (default: %(default)s; none: no such check)")
     t.add_argument("--norm", choices=fast.NORMS, default=TRAIN["norm"].default)
     t.add_argument("--lr", type=_weight, default=TRAIN["lr"].default, help="Adam's learning rate (default %(default)s)")
-    johnson = JOHNSON_2016.objective  # the loss `train` uses; presets.Preset.settings rescales it for the backbone
-    t.add_argument("--style-weight", type=_weight, help=f"β (default: Johnson et al.'s, {johnson.style_weight:g} on "
-                                                         f"{JOHNSON_2016.convention}-convention VGG inputs, rescaled "
-                                                         "for the other convention)")
-    t.add_argument("--tv-weight", type=_weight, help=f"λ_TV (default: Johnson et al.'s, {johnson.tv_weight:g})")
+    t.add_argument("--style-weight", type=_weight,
+                   help=f"β (default {fast.OBJECTIVE.style_weight:g}, scale-free terms)")
+    t.add_argument("--tv-weight", type=_weight, help=f"λ_TV (default {fast.OBJECTIVE.tv_weight:g})")
     t.add_argument("--seed", type=int, default=TRAIN["seed"].default)
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast: faster on a recent GPU")
     t.add_argument("--checkpoint-every", type=_positive_int, default=TRAIN["checkpoint_every"].default)
@@ -163,10 +168,13 @@ def _train(args, argv) -> None:
     changes = {k: v for k, v in (("style_weight", args.style_weight), ("tv_weight", args.tv_weight)) if v is not None}
     print(f"training a {args.norm}-norm network for {style} on {runtime.device(args.device)}"
           + (f", resuming from {checkpoint}" if checkpoint.exists() else ""))
+    progress = fast.Progress(style, out.with_name(f"{out.stem}_progress"), args.validate, model=args.backbone,
+                             device=args.device) if args.validate else None
     training = fast.train(style, args.folder, steps=args.steps, batch_size=args.batch_size, size=args.size,
-                          norm=args.norm, lr=args.lr, seed=args.seed, checkpoint=checkpoint,
-                          checkpoint_every=args.checkpoint_every, model=args.backbone, device=args.device,
-                          bf16=args.bf16, **changes)
+                          style_size=args.style_size, norm=args.norm, lr=args.lr, seed=args.seed,
+                          checkpoint=checkpoint, checkpoint_every=args.checkpoint_every, callback=progress,
+                          model=progress.model if progress else args.backbone, device=args.device, bf16=args.bf16,
+                          **changes)
     info = fast.write(training, out, style.stem, argv)
     losses = ", ".join(f"{term} {value:.4g}" for term, value in info["final_losses"].items())
     if training.stopped:

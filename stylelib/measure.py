@@ -8,7 +8,8 @@ r"""Looking inside the network and measuring pictures: the helpers behind notebo
 - the share of spectral energy at high frequencies, and TV denoising;
 - positional layer names (`conv_4`) translated to the papers' names (`conv2_2`);
 - independent references for the exercise checks of notebooks 04 and 05b (the tutorials' own Gram matrices);
-- what each step of the textbook L-BFGS loop did (notebook 03b).
+- what each step of the textbook L-BFGS loop did (notebook 03b);
+- how close a stylised picture comes to its painting and to its photo (notebook 06, the trained networks' cards).
 
 Receptive field recurrence, per layer with kernel $k$ and stride $s$ (jump $j$ = input pixels
 between neighbouring positions): $r \leftarrow r + (k - 1)\,j$, then $j \leftarrow j\,s$.
@@ -23,7 +24,7 @@ from .errors import SettingsError
 from .features import VGGFeatures
 from .layers import channels, layer_names
 from .losses import TV, content_loss, gram_matrix, style_layer_loss
-from .objective import STYLE_LAYERS
+from .objective import Objective, STYLE_LAYERS
 from .validation import choice, number
 from .transfer import Result, make_optimizer, optimize
 
@@ -31,7 +32,7 @@ __all__ = ["LayerInfo", "layer_table", "table_text", "positional_names", "top_ch
            "shuffle_patches", "relative_change", "GRAM_NORMALISATIONS", "gram_variants", "StyleLayerTracker",
            "high_frequency_energy", "psnr", "add_noise", "tv_denoise", "neighbour_differences", "box_mean",
            "pytorch_tutorial_gram", "tensorflow_tutorial_gram", "TUTORIAL_LOSSES", "tutorial_terms",
-           "LBFGSTrace", "lbfgs_trace"]
+           "LBFGSTrace", "lbfgs_trace", "transfer_scores"]
 
 
 @dataclass(frozen=True)
@@ -342,3 +343,19 @@ def lbfgs_trace(loss_fn, start: torch.Tensor, steps: int) -> LBFGSTrace:
         opt.step(closure)
     return trace
 
+
+
+@torch.no_grad()
+def transfer_scores(image: torch.Tensor, photo: torch.Tensor, painting: torch.Tensor,
+                    model: VGGFeatures) -> dict[str, float]:
+    """How far a stylised `image` is from the painting in style and from the photo in content, each relative to
+    the painting–photo distance: the photo itself scores style 1, content 0; the painting, resized to the
+    photo's shape, content 1. Lower is better in both. Measured with Gatys' layers (style relu1_1…relu5_1,
+    content relu4_2, scale-free terms), not with a training loss, so that it judges a result instead of
+    repeating what the result was fitted to."""
+    same_shape = torch.nn.functional.interpolate(painting, size=photo.shape[-2:], mode="bilinear",
+                                                 align_corners=False)
+    loss = Objective().loss(model, photo, [painting])
+    terms = {name: loss(x) for name, x in (("image", image), ("photo", photo), ("painting", same_shape))}
+    return {"style": float(terms["image"]["style"] / terms["photo"]["style"]),
+            "content": float(terms["image"]["content"] / terms["painting"]["content"])}

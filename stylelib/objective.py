@@ -4,7 +4,8 @@ $$\mathcal{L}(x) = \alpha \sum_{l \in C} \mathcal{L}^l_\text{content}(x, p)
   + \beta \sum_{s} b_s \sum_{l \in S} w_l\, \ell_l(x, a_s) + \lambda_\text{TV}\, \mathrm{TV}(x)$$
 
 `Objective` holds the symbols (layers $C$, $S$, weights $w_l$, $\alpha$, $\beta$, $\lambda_\text{TV}$,
-blend $b_s$, masks); `Objective.loss(model, content, styles)` measures the targets once and returns a
+blend $b_s$, masks, and the style statistic that $\ell_l$ compares: the Gram matrix by default, see
+`stylelib.statistics`); `Objective.loss(model, content, styles)` measures the targets once and returns a
 `Loss`, a function of the pixels that gives the named, weighted terms. `stylize`, multi-scale,
 `fast.train`, the presets and the playground all build their loss here. A preset is an
 `Objective` with its source's numbers.
@@ -23,7 +24,8 @@ from types import MappingProxyType
 import torch
 
 from .errors import SettingsError
-from .losses import TV, content_loss, gram_matrix, range_penalty, style_loss
+from .losses import TV, content_loss, range_penalty
+from .statistics import STATISTICS
 from .validation import choice, described, number, validate
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -60,6 +62,8 @@ class Objective:
     style_masks: tuple | None = described(None, "per style image, a mask (H, W) in [0, 1] or None")
     style_ramp: int = described(0, "evaluations over which the style weight grows from a tenth to its full value "
                                    "(ramp_weight); 0: no ramp")
+    style_statistic: str = described("gram", "what each style layer matches: gram (Gatys et al.), mean_std, "
+                                             "mean_cov or sliced (stylelib.statistics)")
 
     def __post_init__(self):
         fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -73,6 +77,7 @@ class Objective:
         for name, value in checked.items():
             fix(name, value)
         choice("TV variant", self.tv, TV)
+        choice("style statistic", self.style_statistic, STATISTICS)
         if self.layer_weights is not None:
             if not isinstance(self.layer_weights, Mapping):
                 raise SettingsError(f"layer_weights must map style layer names to numbers, got {self.layer_weights!r}")
@@ -85,6 +90,9 @@ class Objective:
         for name in ("style_blend", "style_masks"):
             value = getattr(self, name)
             fix(name, None if value is None else tuple(value))
+        if not STATISTICS[self.style_statistic].masks and any(m is not None for m in self.style_masks or ()):
+            raise SettingsError(f"style_statistic {self.style_statistic!r} cannot take style_masks: choose "
+                                f"{' or '.join(n for n, stat in STATISTICS.items() if stat.masks)}, or leave out the masks")
 
     def replace(self, **changes) -> "Objective":
         """A copy with some fields changed; an unknown name gets the list of valid ones."""
@@ -154,8 +162,9 @@ class Loss:
         device = next(model.parameters()).device
         self.masks = [None if mask is None else mask.to(device) for mask in masks]
         self.content_targets = self.measure(content) if content is not None else {}
+        self.statistic = STATISTICS[objective.style_statistic]
         with torch.no_grad():
-            self.style_targets = [{k: gram_matrix(v) for k, v in model(image, self.style_layers).items()}
+            self.style_targets = [{k: self.statistic.target(v) for k, v in model(image, self.style_layers).items()}
                                   for image in styles]
 
     @property
@@ -177,8 +186,9 @@ class Loss:
                                                       for n in self.content_layers)
         if self.style_layers:
             terms["style"] = o.style_weight * sum(
-                share * style_loss(feats, grams, self.layer_weights, mask, o.scale_free, per_image=True)
-                for share, grams, mask in zip(self.blend, self.style_targets, self.masks) if share)
+                share * sum(w * self.statistic.loss(feats[name], style_targets[name], mask, o.scale_free, per_image=True)
+                            for name, w in self.layer_weights.items())
+                for share, style_targets, mask in zip(self.blend, self.style_targets, self.masks) if share)
         if o.tv_weight:
             terms["tv"] = o.tv_weight * TV[o.tv](x, per_image=True)
         if self.keep_in_range:

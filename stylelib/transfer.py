@@ -186,7 +186,8 @@ def every_nth(callback, every: int):
 def stylize(content=None, style=None, objective: Objective | None = None, *, size: int | None = None,
             steps: int | None = None, run: Run | None = None, model: VGGFeatures | str | None = None,
             device=None, callback=None, progress: bool = True, **settings) -> Result:
-    """Gatys et al. style transfer: match `content`'s features and `style`'s Gram matrices.
+    """Gatys et al. style transfer: match `content`'s features and `style`'s Gram matrices (or another statistic,
+    `Objective.style_statistic`).
 
     `content` / `style` are tensors, file paths or names of images in data/ (`style` may be a list,
     mixed as `Objective.style_blend` and `style_masks` say). Without `content` it synthesises a

@@ -12,7 +12,6 @@ import pytest
 import stylelib as sl
 from stylelib import images, runtime
 from stylelib import __main__ as cli
-from stylelib.presets import JOHNSON_2016
 
 
 def _cli(*args):
@@ -110,7 +109,8 @@ def test_stylize_options_take_default_and_help_from_the_library(capsys):
     `--help` cannot drift from what stylize does."""
     args = vars(cli.parser().parse_args(["stylize", "-o", "out.png"]))
     fields = {f.name: f for cls in (sl.Objective, sl.Run) for f in dataclasses.fields(cls) if f.name in args}
-    assert set(fields) == {"content_weight", "style_weight", "tv_weight", "optimizer", "schedule", "init", "seed"}
+    assert set(fields) == {"content_weight", "style_weight", "tv_weight", "style_statistic", "optimizer", "schedule",
+                           "init", "seed"}
     shown = _help("stylize", capsys)
     for name, field in fields.items():
         assert args[name] == field.default, name
@@ -135,11 +135,30 @@ def test_stylize_options_reach_stylize_by_field_name(monkeypatch, tmp_path):
         "seed": sl.Run().seed}
 
 
+def test_style_statistic_reaches_stylize_and_an_unknown_one_is_one_line(monkeypatch, tmp_path, capsys):
+    seen = {}
+
+    def fake_stylize(content, style, **settings):
+        seen.update(settings)
+        raise sl.SettingsError("stop before the optimization")
+
+    monkeypatch.setattr(cli, "stylize", fake_stylize)
+    assert cli.main(["stylize", "cat", "the_scream", "-o", str(tmp_path / "o.png"), "--style-statistic", "sliced"]) == 1
+    assert seen["style_statistic"] == "sliced"
+    capsys.readouterr()  # the first call's message
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["stylize", "-o", str(tmp_path / "o.png"), "--style-statistic", "histogram"])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.strip().splitlines()) == 1
+    assert "invalid choice: 'histogram'" in error and all(name in error for name in sl.statistics.STATISTICS)
+    assert not (tmp_path / "o.png").exists()
+
+
 def test_train_options_take_their_defaults_from_the_training(capsys):
     args = vars(cli.parser().parse_args(["train", "starry_night", "--out", "net.pt"]))
     train = inspect.signature(sl.fast.train).parameters
-    for name in ("norm", "lr", "seed", "checkpoint_every"):
+    for name in ("norm", "lr", "seed", "checkpoint_every", "style_size"):
         assert args[name] == train[name].default, name
-    shown = _help("train", capsys)  # β and λ_TV: the preset the training uses
-    assert f"Johnson et al.'s, {JOHNSON_2016.objective.style_weight:g} on" in shown
-    assert f"Johnson et al.'s, {JOHNSON_2016.objective.tv_weight:g})" in shown
+    shown = _help("train", capsys)  # β and λ_TV: the objective the training uses
+    assert f"β (default {sl.fast.OBJECTIVE.style_weight:g}, scale-free terms)" in shown
+    assert f"λ_TV (default {sl.fast.OBJECTIVE.tv_weight:g})" in shown

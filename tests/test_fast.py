@@ -58,11 +58,25 @@ def test_image_paths_and_random_crops(photos):
 def test_crops_come_from_the_photo_or_its_mirror(tmp_path):
     ramp = torch.linspace(0, 1, 60).view(1, 1, 1, 60).expand(1, 3, 40, 60).contiguous()
     sl.to_pil(ramp).save(tmp_path / "ramp.png")
-    crops = fast.random_crops(fast.image_paths(tmp_path), 20, 16, torch.Generator().manual_seed(3), zoom=1.0)
+    crops = fast.random_crops(fast.image_paths(tmp_path), 20, 16, torch.Generator().manual_seed(3), zooms=(1.0,))
     rows = crops[:, 0, 8]  # one row per crop: a piece of the ramp, rising or (flipped) falling
     slopes = rows[:, -1] - rows[:, 0]
     assert (slopes > 0).any() and (slopes < 0).any()
     assert ((rows.diff(dim=1) >= -1e-6).all(1) | (rows.diff(dim=1) <= 1e-6).all(1)).all()
+
+
+def test_crops_are_cut_at_every_zoom(tmp_path):
+    """A photo of 1-px stripes: at zoom z (short side z·16 px from 40) a crop's stripe period is z·16/40 of the
+    original's 2 px, so the crops' mean absolute difference between neighbours tells which zoom made them."""
+    stripes = (torch.arange(60) % 2).float().view(1, 1, 1, 60).expand(1, 3, 40, 60).contiguous()
+    sl.to_pil(stripes).save(tmp_path / "stripes.png")
+    paths = fast.image_paths(tmp_path)
+    crops = fast.random_crops(paths, 40, 16, torch.Generator().manual_seed(0), zooms=(1.0, 2.5))
+    contrast = crops[:, 0].diff(dim=-1).abs().mean(dim=(1, 2))
+    small, large = contrast < 0.2, contrast > 0.3  # zoom 1: stripes averaged away; zoom 2.5: stripes kept
+    assert small.any() and large.any() and (small | large).all()
+    with pytest.raises(sl.SettingsError, match="zooms is empty"):
+        fast.train(stripes, tmp_path, steps=1, zooms=(), **TINY)
 
 
 def test_empty_or_missing_training_folders_are_clear_errors(tmp_path):
@@ -111,6 +125,28 @@ def test_interrupted_training_resumes_bit_exactly(model, photos, tmp_path):
     assert len(state["history"]["total"]) == 4 and not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(sl.SettingsError, match="norm"):
         fast.train(style, photos, steps=5, model=model, checkpoint=ckpt, **{**TINY, "norm": "batch"})
+
+
+def test_the_painting_is_measured_at_style_size(model, photos, monkeypatch):
+    sizes = []
+    real = sl.images.as_image
+    monkeypatch.setattr(sl.images, "as_image", lambda image, size=None: sizes.append(size) or real(image, size))
+    style = torch.rand(1, 3, 64, 48, generator=torch.Generator().manual_seed(5))
+    fast.train(style, photos, steps=1, model=model, **TINY)
+    fast.train(style, photos, steps=1, model=model, style_size=40, **TINY)
+    assert sizes == [fast.STYLE_SIZE, 40]
+
+
+def test_transfer_scores_are_relative_to_the_photo_and_the_painting(model):
+    """By their definition: the photo scores style 1 and content 0; the painting resized to the photo's
+    shape content 1 (and a style far below the photo's); their average lies between in content."""
+    photo, painting = sl.content("cat", 64), sl.style("starry_night", 64)
+    same_shape = torch.nn.functional.interpolate(painting, size=photo.shape[-2:], mode="bilinear")
+    assert sl.measure.transfer_scores(photo, photo, painting, model) == pytest.approx({"style": 1, "content": 0})
+    of_painting = sl.measure.transfer_scores(same_shape, photo, painting, model)
+    assert of_painting["content"] == pytest.approx(1) and of_painting["style"] < 0.5
+    mix = sl.measure.transfer_scores((photo + same_shape) / 2, photo, painting, model)
+    assert 0 < mix["content"] < 1
 
 
 def test_training_lowers_the_perceptual_loss(model, photos):

@@ -12,37 +12,41 @@ from stylelib.__main__ import main
 from stylelib.weights import sha256
 
 
+SHIPPED = ["composition_vii", "great_wave", "starry_night"]
+# about 1.5× the transfer scores of each network on colonnade at 256 px when it shipped (2026-12-05: style 0.32,
+# 0.33, 0.37; content 0.46, 0.50, 0.38)
+LIMITS = {"composition_vii": {"style": 0.47, "content": 0.69}, "great_wave": {"style": 0.50, "content": 0.74},
+          "starry_night": {"style": 0.55, "content": 0.57}}
+
+
 def test_shipped_networks_have_cards_that_match_their_files():
-    assert fast.shipped() == ["great_wave", "starry_night"]
+    assert fast.shipped() == SHIPPED
     for name in fast.shipped():
         weights, card = fast.MODELS_DIR / f"{name}.pt", fast.card(name)
         assert weights.stat().st_size <= 10e6  # the issue's size limit
         assert sha256(weights) == card["sha256"]
         assert card["command"].startswith(f"python -m stylelib train {name} ")
-        assert card["steps"] >= 3000 and card["settings"]["norm"] == "instance"
+        assert card["steps"] >= 800 and card["settings"]["norm"] == "instance"
         assert set(card["final_losses"]) == {"content", "style", "total"}
-        # the curves fell: the last window's total is far below the first's
-        assert card["curves"]["total"][-1] < card["curves"]["total"][0] / 100
+        # trained without the validation photos, and watched on them
+        assert not {f"{photo}.jpg" for photo in fast.VALIDATION_PHOTOS} & set(card["photos"])
+        assert card["validation"][-1]["step"] == card["steps"]
+        assert set(card["validation"][-1]) == {"step", *fast.VALIDATION_PHOTOS}
+        # the curves fell: the last window's total well below the first's
+        assert card["curves"]["total"][-1] < card["curves"]["total"][0] / 2
 
 
-@pytest.mark.parametrize("name", ["starry_night", "great_wave"])
-def test_shipped_network_moves_a_photo_towards_its_painting(model, name):
-    """Measured apart from the training loss (scale-free terms at 256 px, the training's style layers): the
-    Gram-matrix style term against the painting falls more than 3-fold from the photo to the network's output
-    (3.5-6.4× measured), and the output keeps the photo's layout: its relu3_3 content term is far below
-    that of the painting resized to the same shape."""
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_network_paints_a_photo_it_never_saw(model, name):
+    """Judged apart from the training loss (`measure.transfer_scores`: Gatys' layers, relative to the photo and
+    the painting) on a held-out photo at 256 px: the network's picture moves far towards the painting in style
+    and keeps much of the photo's layout (the photo itself: style 1, content 0; the painting: content 1)."""
     net = fast.load(name)
-    photo = sl.content("golden_gate_fog", 256)
+    photo = sl.content(fast.VALIDATION_PHOTOS[1], 256)
     out = fast.apply(net, photo)
     assert out.shape == photo.shape and 0 <= out.min() and out.max() <= 1
-    painting = sl.style(name, 256)
-    same_shape = torch.nn.functional.interpolate(painting, size=photo.shape[-2:], mode="bilinear")
-    johnson = sl.preset("johnson2016").objective
-    objective = sl.Objective(content_layers=johnson.content_layers, style_layers=johnson.style_layers)
-    loss = objective.loss(model, photo, [painting])
-    photo_terms, out_terms, painting_terms = (loss(x) for x in (photo, out, same_shape))
-    assert out_terms["style"] < photo_terms["style"] / 3
-    assert out_terms["content"] < painting_terms["content"] / 1.5  # 1.9× measured for starry_night
+    scores = sl.measure.transfer_scores(out, photo, sl.style(name, 256), model)
+    assert scores["style"] < LIMITS[name]["style"] and scores["content"] < LIMITS[name]["content"], scores
 
 
 def test_a_changed_network_file_is_refused(tmp_path):
@@ -71,9 +75,9 @@ def test_fast_command_stylizes_and_lists_the_networks_on_a_bad_name(tmp_path, ca
     assert "no shipped network named 'starry'" in error[1] and "great_wave, starry_night" in error[1]
 
 
-def _train(out, steps):
+def _train(out, steps, *options):
     return main(["train", "starry_night", "--out", str(out), "--steps", str(steps), "--batch-size", "1",
-                 "--size", "32", "--checkpoint-every", "1"])
+                 "--size", "32", "--checkpoint-every", "1", *(options or ["--validate"])])
 
 
 def test_train_command_resumes_to_the_same_network_as_an_unbroken_run(tmp_path, capsys):
@@ -88,6 +92,19 @@ def test_train_command_resumes_to_the_same_network_as_an_unbroken_run(tmp_path, 
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(p, q, atol=1e-3), name
     assert fast.load(tmp_path / "whole.pt").config() == {"norm": "instance", "width": 32, "blocks": 5}
+
+
+def test_train_command_shows_progress_on_held_out_photos_across_a_resume(tmp_path):
+    """Every --checkpoint-every steps: the network's picture of each --validate photo in OUT_progress/ and its
+    transfer scores in the card; an interrupted run keeps the records of its first part."""
+    out = tmp_path / "net.pt"
+    assert _train(out, 1, "--validate", "cat", "--checkpoint-every", "1") == 0
+    assert _train(out, 2, "--validate", "cat", "--checkpoint-every", "1") == 0  # resumes from net.ckpt
+    assert sorted(p.name for p in (tmp_path / "net_progress").iterdir()) == ["step_00001.jpg", "step_00002.jpg"]
+    assert sl.load_image(tmp_path / "net_progress" / "step_00002.jpg").shape[-1] == fast.VALIDATION_SIZE
+    records = fast.card(out)["validation"]
+    assert [r["step"] for r in records] == [1, 2] and set(records[0]["cat"]) == {"style", "content"}
+    assert all(r["cat"]["style"] > 0 and r["cat"]["content"] > 0 for r in records)  # a changed picture
 
 
 @pytest.mark.parametrize("case", ["suffix", "exists"])

@@ -186,6 +186,20 @@ def test_schedule_and_style_scale_reach_stylize(playground):
     assert abs(unscaled.history["total"][0] - direct.history["total"][0]) > 1e-3  # the painting's size changes the loss
 
 
+def test_style_statistic_reaches_stylize(playground):
+    """The control starts at the objective's default and offers every statistic; the run uses the one chosen."""
+    assert playground.statistic.value == sl.Objective().style_statistic
+    assert tuple(playground.statistic.options) == tuple(sl.statistics.STATISTICS)
+    playground.statistic.value, playground.steps.value = "mean_std", 3
+    assert playground.settings()["style_statistic"] == "mean_std"
+    assert playground.run() and playground.wait(timeout=120) and "done" in playground.status.value
+    direct = sl.stylize("cat", "starry_night", model=playground.model, progress=False, **playground.settings())
+    np.testing.assert_allclose(playground.result.history["style"], direct.history["style"], rtol=1e-4)
+    gram = sl.stylize("cat", "starry_night", model=playground.model, progress=False,
+                      **(playground.settings() | {"style_statistic": "gram"}))
+    assert abs(gram.history["style"][0] - direct.history["style"][0]) > 1e-3  # another statistic, another term
+
+
 def test_run_reports_progress_preview_and_curves(playground):
     playground.optimizer.value = "adam"
     assert playground.run() and playground.run_button.disabled and not playground.stop_button.disabled

@@ -2,7 +2,8 @@
 
 A shipped network is two files: NAME.pt, its weights (`save_transformer`, stored in float16 to halve the file;
 they are loaded back as float32), and NAME.json, its card: the sha256 of NAME.pt, the exact command that trained
-it, the steps, the seconds, the device, the final losses and the loss curves.
+it, the steps, the seconds, the device, the training photos, the final losses, the loss curves and the scores
+on photos it never trained on.
 `python -m stylelib train` writes both; loading checks the sha256 before torch reads the file.
 """
 import json
@@ -17,11 +18,17 @@ import torch
 
 from .. import images, runtime
 from ..errors import SettingsError, WeightsError
+from ..features import vgg_for
+from ..measure import transfer_scores
 from ..weights import sha256
-from .network import NORMS, TransformerNet, load_transformer, save_transformer
+from .network import NORMS, TransformerNet, apply, load_transformer, save_transformer
 from .training import Training
 
-__all__ = ["MODELS_DIR", "shipped", "card", "load", "norm_comparison", "write", "output_paths"]
+__all__ = ["MODELS_DIR", "VALIDATION_PHOTOS", "VALIDATION_SIZE", "shipped", "card", "load", "norm_comparison",
+           "Progress", "write", "output_paths"]
+
+VALIDATION_PHOTOS = ("city_beach", "colonnade")  # never in the shipped networks' training photos
+VALIDATION_SIZE = 384
 
 MODELS_DIR = images.DATA_DIR / "models"
 COMPARISON_DIR = MODELS_DIR / "norm_comparison"
@@ -76,6 +83,33 @@ def norm_comparison() -> dict[str, tuple[dict, torch.Tensor]]:
                    images.load_image(COMPARISON_DIR / f"{norm}_golden_gate_fog.jpg")) for norm in NORMS}
 
 
+class Progress:
+    """The `callback` of `train` that shows how a run is going on photos it does not train on: each call saves
+    the network's pictures of them side by side (FOLDER/step_NNNNN.jpg) and records their transfer scores
+    against the painting (`measure.transfer_scores`) in `training.validation`, which checkpoints and the card
+    keep, so a failing run shows early."""
+
+    def __init__(self, style, folder, photos=VALIDATION_PHOTOS, size: int = VALIDATION_SIZE, model=None,
+                 device=None):
+        self.model, dev = vgg_for(model, device)
+        self.folder = Path(folder)
+        self.names = [Path(str(photo)).stem for photo in photos]
+        self.photos = [images.as_image(photo, size).to(dev) for photo in photos]
+        self.painting = images.as_image(style, size).to(dev)
+
+    def __call__(self, training: Training) -> None:
+        outputs = [apply(training.net, photo) for photo in self.photos]
+        scores = [transfer_scores(out.to(photo.device), photo, self.painting, self.model)
+                  for out, photo in zip(outputs, self.photos)]
+        training.validation.append({"step": training.steps, **dict(zip(self.names, scores))})
+        height = min(out.shape[-2] for out in outputs)
+        row = torch.cat([torch.nn.functional.interpolate(out, size=(height, round(out.shape[-1] * height /
+                                                                                   out.shape[-2])), mode="area")
+                         for out in outputs], dim=-1)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        images.save_image(row, self.folder / f"step_{training.steps:05d}.jpg", overwrite=True)
+
+
 def _window(steps: int) -> int:
     """Steps per point of a card's curves: at most CURVE_POINTS points."""
     return max(1, -(-steps // CURVE_POINTS))
@@ -111,9 +145,11 @@ def write(training: Training, path, style: str, argv=None) -> dict:
         "tier": runtime.tier().name,
         "date": time.strftime("%Y-%m-%d"),
         "settings": training.settings,
+        "photos": training.photos,
         "final_losses": {term: sum(v[-last:]) / len(v[-last:]) for term, v in history.items()},
         "curve_window": _window(training.steps),
         "curves": {term: _curve(v) for term, v in history.items()},
+        "validation": training.validation,  # what a Progress recorded
     }
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(info, indent=1) + "\n")

@@ -17,6 +17,7 @@ from ..color import luminance_transfer, rgb_to_yiq, yiq_to_rgb
 from ..errors import ImageError, SettingsError, StylelibError
 from ..features import VGGFeatures, vgg
 from ..objective import STYLE_LAYERS, Objective
+from ..statistics import STATISTICS
 from ..transfer import SCHEDULES, Run, stylize
 from .parts import LABELS, BackgroundRun, ImagePicker, figure_png, image_png, log_slider, message, row_label, wide
 
@@ -89,6 +90,9 @@ class StylePlayground:
                        for name in STYLE_LAYERS}
         self.content_layer = W.Dropdown(options=self.model.check_layers(CONTENT_CHOICES), value="relu4_2",
                                         description="Content layer", style=LABELS, layout=W.Layout(width="330px"))
+        # what each style layer matches (Objective.style_statistic; notebook 05c compares them)
+        self.statistic = W.Dropdown(options=list(STATISTICS), value=Objective().style_statistic,
+                                    description="Style statistic", style=LABELS, layout=W.Layout(width="330px"))
         self.optimizer = W.ToggleButtons(options=[("L-BFGS", "lbfgs"), ("Adam", "adam")],
                                          style={"button_width": "80px"},
                                          tooltips=["L-BFGS: few steps, the classic choice",
@@ -133,7 +137,7 @@ class StylePlayground:
         layer_boxes = W.GridBox(list(self.layers.values()), layout=W.Layout(grid_template_columns="repeat(3, 90px)"))
         controls = W.VBox([self.content.widget, self.style.widget, self.style_weight, self.tv_weight, self.size,
                            self.steps, self.style_scale, W.HBox([row_label("Style layers"), layer_boxes]),
-                           self.content_layer, W.HBox([row_label("Optimizer"), self.optimizer]),
+                           self.content_layer, self.statistic, W.HBox([row_label("Optimizer"), self.optimizer]),
                            W.HBox([row_label("Schedule"), self.schedule]),
                            self.colours, W.HBox([self.run_button, self.stop_button])],
                           layout=W.Layout(width="520px", flex="0 0 520px"))
@@ -160,7 +164,7 @@ class StylePlayground:
         return {"size": self.size.value, "steps": self.steps.value, "style_weight": self.style_weight.value,
                 "tv_weight": self.tv_weight.value, "style_layers": layers, "content_layers": [self.content_layer.value],
                 "optimizer": self.optimizer.value, "schedule": self.schedule.value,
-                "style_scale": self.style_scale.value}
+                "style_scale": self.style_scale.value, "style_statistic": self.statistic.value}
 
     def run(self) -> bool:
         """Start a run of `settings()` in a background thread, through `luminance_transfer` when the colour switch
